@@ -1,0 +1,94 @@
+"""The run journal: one JSON line per event, written and fsynced as it happens.
+
+A run's folder ``reports/RUN_ID/`` holds ``plan.json`` (the plan, secrets masked) and
+``journal.jsonl``. Because every line is flushed and fsynced before the step it describes
+goes on, a runner killed with SIGKILL leaves a journal from which ``--resume`` knows exactly
+which steps completed; a torn last line is ignored.
+
+Events (``event`` key): ``run_start`` (run_id, plan_digest, argv, resumed), ``wave_start``,
+``step_start`` / ``step_end`` (key, wave, batch, host, index, action, command, kind,
+status ok|failed|skipped, rc, output, vars, start, end), ``run_end`` (status, summary).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+JOURNAL = "journal.jsonl"
+PLAN = "plan.json"
+
+
+def step_key(wave_index: int, batch_index: int, host: str, index: int) -> str:
+    """Stable identity of a step inside one plan."""
+    return f"{wave_index}/{batch_index}/{host}/{index}"
+
+
+def new_run_id(prefix: str = "") -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{prefix}{stamp}-{os.getpid() % 10000:04d}"
+
+
+def read_events(folder: Path) -> Iterator[dict[str, Any]]:
+    path = folder / JOURNAL
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue       # a line torn by a kill: the step it began did not complete
+
+
+@dataclass
+class Journal:
+    folder: Path
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.name
+
+    @classmethod
+    def create(cls, reports_dir: Path, run_id: str, plan_json: str) -> "Journal":
+        folder = Path(reports_dir) / run_id
+        folder.mkdir(parents=True, exist_ok=False)
+        (folder / PLAN).write_text(plan_json, encoding="utf-8")
+        return cls(folder)
+
+    @classmethod
+    def open(cls, reports_dir: Path, run_id: str) -> "Journal":
+        folder = Path(reports_dir) / run_id
+        if not (folder / JOURNAL).exists():
+            raise FileNotFoundError(folder / JOURNAL)
+        return cls(folder)
+
+    def stored_plan(self) -> dict[str, Any]:
+        return json.loads((self.folder / PLAN).read_text(encoding="utf-8"))
+
+    def event(self, event: str, **fields: Any) -> None:
+        record = {"event": event, "time": time.time(), **fields}
+        line = json.dumps(record, default=str) + "\n"
+        with self._lock, (self.folder / JOURNAL).open("a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(read_events(self.folder))
+
+    def completed(self) -> dict[str, dict[str, Any]]:
+        """step key -> its successful step_end event (carries any stored host variables)."""
+        done: dict[str, dict[str, Any]] = {}
+        for e in read_events(self.folder):
+            if e.get("event") == "step_end" and e.get("status") == "ok":
+                done[e["key"]] = e
+        return done
