@@ -1,0 +1,169 @@
+"""Read a Nornir SimpleInventory into Nodes and refuse anything the plan cannot trust.
+
+Validation happens here, before Nornir or netmiko are involved, so that a bad inventory is
+refused with a message naming the host and the problem and no host is ever contacted.
+Host data is resolved the way Nornir resolves it: host, then its groups in order (and
+their groups), then defaults.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fleet.components import COMPONENTS, PROFILES, expand
+from fleet.errors import InputError
+from fleet.model import Node
+
+ROLES = ("master", "standby", "rollback_standby")
+KNOWN_DATA = {"dc", "profiles", "components", "postgres", "machine", "zookeeper_observer",
+              "apigee_root", "config_file", "download_dir"}
+
+
+def _load_yaml(path: Path, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise InputError(f"inventory: {path} not found")
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"inventory: {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"inventory: {path} must be a mapping of names to entries")
+    return data
+
+
+def _resolve(name: str, entry: dict[str, Any], groups: dict[str, Any],
+             defaults: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(attributes, data) of a host after group and default inheritance."""
+    attrs: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    order: list[dict[str, Any]] = [entry]
+    seen: set[str] = set()
+
+    def walk(group_names: list[str]) -> None:
+        for g in group_names:
+            if g in seen:
+                continue
+            if g not in groups:
+                raise InputError(f"inventory: host {name}: unknown group {g!r}")
+            seen.add(g)
+            order.append(groups[g] or {})
+            walk(list((groups[g] or {}).get("groups") or []))
+
+    walk(list(entry.get("groups") or []))
+    order.append(defaults)
+    for layer in order:
+        for k, v in layer.items():
+            if k == "data":
+                for dk, dv in (v or {}).items():
+                    data.setdefault(dk, dv)
+            elif k != "groups":
+                attrs.setdefault(k, v)
+    return attrs, data
+
+
+def _as_list(name: str, key: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"inventory: host {name}: {key} must be a list of names")
+    return value
+
+
+def _node(name: str, attrs: dict[str, Any], data: dict[str, Any]) -> Node:
+    unknown = set(data) - KNOWN_DATA
+    if unknown:
+        raise InputError(f"inventory: host {name}: unknown data key(s) {', '.join(sorted(unknown))}")
+    profiles = _as_list(name, "profiles", data.get("profiles"))
+    components = _as_list(name, "components", data.get("components"))
+    for p in profiles:
+        if p not in PROFILES:
+            raise InputError(f"inventory: host {name}: unknown profile {p!r} "
+                             f"(known: {' '.join(PROFILES)})")
+    for c in components:
+        if c not in COMPONENTS:
+            raise InputError(f"inventory: host {name}: unknown component {c!r} "
+                             f"(known: {' '.join(COMPONENTS)})")
+    comps = expand(profiles, components)
+    if not comps:
+        raise InputError(f"inventory: host {name}: no component (set data.profiles or data.components)")
+    address = attrs.get("hostname") or name
+    dc = data.get("dc")
+    if not dc or not isinstance(dc, str):
+        raise InputError(f"inventory: host {name}: data.dc (the data centre, e.g. dc-1) is missing")
+    role = data.get("postgres")
+    if role is not None and role not in ROLES:
+        raise InputError(f"inventory: host {name}: postgres must be one of {', '.join(ROLES)}, not {role!r}")
+    if role and "ps" not in comps:
+        raise InputError(f"inventory: host {name}: postgres: {role} but the host runs no PostgreSQL (ps)")
+    machine = data.get("machine")
+    if machine is not None and (not isinstance(machine, int) or isinstance(machine, bool)):
+        raise InputError(f"inventory: host {name}: machine must be a whole number")
+    try:
+        port = int(attrs.get("port") or 22)
+    except (TypeError, ValueError):
+        raise InputError(f"inventory: host {name}: port must be a number") from None
+    root = str(data.get("apigee_root") or "/opt/apigee").rstrip("/")
+    return Node(
+        name=name, address=str(address), dc=dc, components=comps, port=port, postgres=role,
+        machine=machine, observer=bool(data.get("zookeeper_observer", False)),
+        apigee_root=root,
+        config_file=str(data.get("config_file") or "/opt/silent.conf"),
+        download_dir=str(data.get("download_dir") or "/tmp").rstrip("/") or "/",
+    )
+
+
+def check_nodes(nodes: list[Node]) -> None:
+    """Rules that span hosts."""
+    seen = Counter((n.address, n.port) for n in nodes)
+    for n in nodes:
+        if seen[(n.address, n.port)] > 1:
+            dups = [m.name for m in nodes if (m.address, m.port) == (n.address, n.port)]
+            raise InputError(f"inventory: hosts {', '.join(dups)} share the address "
+                             f"{n.address}:{n.port}")
+    masters = [n for n in nodes if n.postgres == "master"]
+    standbys = [n for n in nodes if n.postgres == "standby"]
+    rollbacks = [n for n in nodes if n.postgres == "rollback_standby"]
+    if len(masters) > 1:
+        raise InputError("inventory: more than one PostgreSQL master: "
+                         + ", ".join(n.name for n in masters))
+    if standbys and not masters:
+        raise InputError(f"inventory: host {standbys[0].name}: PostgreSQL standby without a master")
+    if len(standbys) > 1:
+        raise InputError("inventory: more than one PostgreSQL standby: "
+                         + ", ".join(n.name for n in standbys))
+    if rollbacks and not (masters and standbys):
+        raise InputError(f"inventory: host {rollbacks[0].name}: rollback standby without a "
+                         "PostgreSQL master/standby pair")
+    if len(rollbacks) > 1:
+        raise InputError("inventory: more than one rollback standby: "
+                         + ", ".join(n.name for n in rollbacks))
+    unmarked = [n for n in nodes if "ps" in n.components and n.postgres is None]
+    if unmarked and (masters or len(unmarked) > 1):
+        raise InputError(f"inventory: host {unmarked[0].name}: runs PostgreSQL but has no "
+                         "data.postgres role (master, standby or rollback_standby)")
+
+
+def load_inventory(files: dict[str, Path]) -> list[Node]:
+    """Nodes in inventory order (the plan orders them by machine number where given)."""
+    hosts = _load_yaml(files["hosts"], required=True)
+    groups = _load_yaml(files["groups"], required=False)
+    defaults = _load_yaml(files["defaults"], required=False)
+    if not hosts:
+        raise InputError(f"inventory: {files['hosts']} lists no host")
+    nodes = []
+    for name, entry in hosts.items():
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, dict):
+            raise InputError(f"inventory: host {name}: entry must be a mapping")
+        attrs, data = _resolve(str(name), entry, groups, defaults)
+        nodes.append(_node(str(name), attrs, data))
+    check_nodes(nodes)
+    return nodes

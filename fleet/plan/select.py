@@ -1,0 +1,75 @@
+"""Cut a whole plan down to the waves and hosts of one run (--wave, --from-wave, --dc,
+--hosts), refusing cuts that would split a step spanning hosts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fleet.errors import InputError
+from fleet.model import Batch, Node, Plan, Wave
+from fleet.plan.builder import WAVE_NAMES
+
+# Waves whose steps only make sense on all their hosts together (the PostgreSQL pair).
+ATOMIC_WAVES = ("postgres", "rollback_add", "rollback_retire")
+# Gate checks read the whole installation, whatever the filter.
+GLOBAL_ACTIONS = ("gate_versions",)
+
+
+@dataclass(frozen=True)
+class Selection:
+    waves: tuple[str, ...] = ()      # empty: every wave
+    from_wave: str | None = None
+    dcs: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {"waves": list(self.waves), "from_wave": self.from_wave,
+                "dcs": list(self.dcs), "hosts": list(self.hosts)}
+
+
+def _check_names(sel: Selection, plan: Plan, nodes: list[Node]) -> None:
+    for w in list(sel.waves) + ([sel.from_wave] if sel.from_wave else []):
+        if w not in WAVE_NAMES:
+            raise InputError(f"unknown wave {w!r}; waves are: {', '.join(WAVE_NAMES)}")
+        if w not in plan.wave_names():
+            raise InputError(f"wave {w!r} has nothing to do in this installation; its waves "
+                             f"are: {', '.join(plan.wave_names())}")
+    known_dcs = sorted({n.dc for n in nodes})
+    for dc in sel.dcs:
+        if dc not in known_dcs:
+            raise InputError(f"unknown data centre {dc!r} for --dc; the inventory has: "
+                             f"{', '.join(known_dcs)}")
+    names = [n.name for n in nodes]
+    for h in sel.hosts:
+        if h not in names:
+            raise InputError(f"unknown host {h!r} for --hosts; the inventory has: {', '.join(names)}")
+
+
+def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
+    _check_names(sel, plan, nodes)
+    names = plan.wave_names()
+    if sel.waves:
+        wanted = {"preflight", *sel.waves}
+    elif sel.from_wave:
+        wanted = {"preflight", *names[names.index(sel.from_wave):]}
+    else:
+        wanted = set(names)
+    chosen = {n.name for n in nodes
+              if (not sel.dcs or n.dc in sel.dcs) and (not sel.hosts or n.name in sel.hosts)}
+    waves: list[Wave] = []
+    for w in plan.waves:
+        if w.name not in wanted:
+            continue
+        real = {s.host for b in w.batches if b.label != "gate" for s in b.steps}
+        if w.name in ATOMIC_WAVES and real & chosen and real - chosen:
+            raise InputError(
+                f"wave {w.name} spans {', '.join(sorted(real))}, which this filter splits "
+                f"(it keeps only {', '.join(sorted(real & chosen))}); the PostgreSQL pair is "
+                "updated as one step: run this wave without --dc/--hosts or with all of them")
+        batches = []
+        for b in w.batches:
+            steps = tuple(s for s in b.steps if s.host in chosen or s.action in GLOBAL_ACTIONS)
+            if steps:
+                batches.append(Batch(steps, b.label))
+        if any(b.label != "gate" for b in batches):
+            waves.append(Wave(w.name, tuple(batches)))
+    return Plan(target=plan.target, mode=plan.mode, waves=tuple(waves), version=plan.version)

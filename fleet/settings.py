@@ -1,0 +1,143 @@
+"""config.yaml: Nornir's own sections plus our settings under ``user_defined``.
+
+Our settings are checked against the defaults below, key by key, so that a typo in a
+change window is refused up front instead of silently falling back to a default.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fleet import TARGET_VERSION
+from fleet.errors import InputError
+
+DEFAULTS: dict[str, Any] = {
+    "target_version": TARGET_VERSION,
+    "management_url": None,          # default: http://<first Management Server>:8080
+    "become": "none",                # none | sudo: prefix for commands that need root
+    "firewall_interface": "eth0",
+    "external_auth": False,          # the install uses an external LDAP / Active Directory
+    "secrets_file": None,
+    "reports_dir": "reports",
+    "repository": {"mode": "internet", "mirror_host": None, "archive": None, "java_fix": None},
+    "platform": {"os": "rhel7", "epel": True, "aws_region": None},
+    "timeouts": {"default": 120, "update": 3600, "bootstrap": 1800, "long": 1800,
+                 "connect": 30},
+    "retries": {"connect_attempts": 3, "backoff": 1.0},
+    "qpid": {"drain_interval": 5, "drain_timeout": 900},
+    "zero_downtime": {"lb_wait": 120},
+    # 0 = every host of the wave at once; otherwise at most N per data centre at once.
+    "concurrency": {"prepare": 0, "cs_zk": 0, "ldap": 1, "edge": 1, "ui": 1, "edge_pg": 1,
+                    "baas": 1},
+    "dcs_in_parallel": True,
+}
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "become": ("none", "sudo"),
+    "repository.mode": ("internet", "tar", "mirror"),
+    "repository.java_fix": ("I", "C", "Q"),
+    "platform.os": ("rhel6", "rhel7", "oracle7", "aws7"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: dict[str, Any]
+    inventory_files: dict[str, Path]
+    num_workers: int
+    source: Path | None
+
+    def __getitem__(self, key: str) -> Any:
+        """Dotted lookup: settings['qpid.drain_timeout']."""
+        node: Any = self.values
+        for part in key.split("."):
+            node = node[part]
+        return node
+
+    def timeout(self, action: str) -> float:
+        t = self.values["timeouts"]
+        kind = {"update": "update", "bootstrap": "bootstrap", "fetch_bootstrap": "bootstrap",
+                "db_upgrade": "long", "replication_setup": "long", "setup_ps": "long",
+                "setup_install": "long", "validate_setup": "long", "ready": "long"}
+        return float(t.get(kind.get(action, action), t["default"]))
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any], where: str) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        path = f"{where}.{key}" if where else key
+        if key not in base:
+            raise InputError(f"config: unknown setting user_defined.{path}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise InputError(f"config: user_defined.{path} must be a mapping")
+            out[key] = _merge(base[key], value, path)
+        else:
+            out[key] = value
+    return out
+
+
+def _check(values: dict[str, Any]) -> None:
+    for dotted, allowed in CHOICES.items():
+        node: Any = values
+        for part in dotted.split("."):
+            node = node[part]
+        if node is not None and node not in allowed:
+            raise InputError(f"config: user_defined.{dotted} is {node!r}; "
+                             f"expected one of {', '.join(allowed)}")
+    for group in ("timeouts", "qpid", "zero_downtime", "concurrency", "retries"):
+        for key, v in values[group].items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise InputError(f"config: user_defined.{group}.{key} must be a number >= 0")
+    repo = values["repository"]
+    if repo["mode"] == "mirror" and not repo["mirror_host"]:
+        raise InputError("config: repository.mode mirror needs repository.mirror_host (HOST:3939)")
+    if repo["mode"] == "tar" and not repo["archive"]:
+        raise InputError("config: repository.mode tar needs repository.archive "
+                         "(path of apigee-4.18.01.tar.gz on the nodes)")
+
+
+def load_settings(config_path: Path, inventory_dir: Path | None = None) -> Settings:
+    """Read config.yaml; relative inventory paths are taken from the config's folder."""
+    config_path = Path(config_path)
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise InputError(f"config: {config_path} not found") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"config: {config_path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"config: {config_path} must be a mapping")
+    user = raw.get("user_defined") or {}
+    if not isinstance(user, dict):
+        raise InputError("config: user_defined must be a mapping")
+    values = _merge(DEFAULTS, user, "")
+    _check(values)
+
+    base = config_path.parent
+    opts = ((raw.get("inventory") or {}).get("options") or {})
+    if inventory_dir is not None:
+        files = {k: Path(inventory_dir) / f"{k}.yaml" for k in ("hosts", "groups", "defaults")}
+    else:
+        files = {k: base / str(opts.get(f"{k[:-1] if k != 'defaults' else k}_file",
+                                        f"inventory/{k}.yaml"))
+                 for k in ("hosts", "groups", "defaults")}
+    workers = int(((raw.get("runner") or {}).get("options") or {}).get("num_workers", 50))
+    return Settings(values, files, workers, config_path)
+
+
+def default_settings() -> Settings:
+    """Settings with every default (for --dry-run without a config file, and tests)."""
+    files = {k: Path("inventory") / f"{k}.yaml" for k in ("hosts", "groups", "defaults")}
+    return Settings(copy.deepcopy(DEFAULTS), files, 50, None)
+
+
+def with_values(settings: Settings, **over: Any) -> Settings:
+    """A copy with some user_defined values replaced (validated like the file)."""
+    values = _merge(settings.values, over, "")
+    _check(values)
+    return Settings(values, settings.inventory_files, settings.num_workers, settings.source)
