@@ -49,6 +49,7 @@ def read_events(folder: Path) -> Iterator[dict[str, Any]]:
 @dataclass
 class Journal:
     folder: Path
+    attempt: int = 1        # 2, 3, ... for the --resume attempts of the same run
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -75,7 +76,7 @@ class Journal:
         return json.loads((self.folder / PLAN).read_text(encoding="utf-8"))
 
     def event(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "time": time.time(), **fields}
+        record = {"event": event, "time": time.time(), "attempt": self.attempt, **fields}
         line = json.dumps(record, default=str) + "\n"
         with self._lock, (self.folder / JOURNAL).open("a", encoding="utf-8") as fh:
             fh.write(line)

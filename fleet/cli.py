@@ -1,0 +1,141 @@
+"""`python runner.py`: plan, show and carry out the Edge update; `audit` and `region` are
+sub-commands. Bad input exits 2 with a message and no traceback, before any host is touched."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fleet import TARGET_VERSION
+from fleet.errors import InputError
+from fleet.plan import WAVE_HELP, WAVE_NAMES, Selection, build_plan, select
+from fleet.plan.render import render_table
+
+EPILOG = "waves, in order:\n" + "\n".join(f"  {w:<16} {WAVE_HELP[w]}" for w in WAVE_NAMES) + """
+
+Every run starts with the read-only preflight wave. Before each update wave a gate checks
+the live versions of the installation. Secrets come from FLEET_REPO_USER,
+FLEET_REPO_PASSWORD, FLEET_ADMIN_EMAIL, FLEET_ADMIN_PASSWORD (and FLEET_SSH_PASSWORD) or a
+mode-600 YAML file outside the repository (--secrets or user_defined.secrets_file).
+
+other commands:
+  python runner.py audit --help     versions and states of every host, as a report
+  python runner.py region --help    Apigee X: add or remove a runtime region
+exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(f"{message} (see --help)")
+
+
+def _names(values: list[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return tuple(out)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="runner.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+               description=f"Update Apigee Edge for Private Cloud 4.16.09 -> {TARGET_VERSION}, "
+                           "wave by wave over SSH.", epilog=EPILOG)
+    what = p.add_argument_group("what to run")
+    what.add_argument("--wave", action="append", metavar="NAME[,NAME]",
+                      help="run these waves (repeatable or comma list)")
+    what.add_argument("--all", action="store_true", help="run every wave")
+    what.add_argument("--from-wave", metavar="NAME", help="run this wave and every later one")
+    what.add_argument("--resume", metavar="RUN_ID",
+                      help="continue a stopped run: completed steps are skipped, the "
+                           "interrupted one is run again; refused if the plan changed")
+    where = p.add_argument_group("where")
+    where.add_argument("--dc", action="append", metavar="DC", help="only hosts of this data centre")
+    where.add_argument("--hosts", action="append", metavar="A,B", help="only these hosts")
+    how = p.add_argument_group("how")
+    how.add_argument("--zero-downtime", action="store_true",
+                     help="rolling update: quorum-safe datastore batches, routers and MPs "
+                          "taken out of service one at a time (5 nodes or more)")
+    how.add_argument("--dry-run", action="store_true",
+                     help="print the plan and connect to nothing (no secrets needed)")
+    how.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON (secrets masked)")
+    how.add_argument("--yes", action="store_true",
+                     help="do not ask for confirmation (required without a terminal)")
+    files = p.add_argument_group("files")
+    files.add_argument("--config", default="config.yaml", metavar="FILE",
+                       help="settings (default: config.yaml)")
+    files.add_argument("--inventory", metavar="DIR",
+                       help="Nornir SimpleInventory folder (hosts.yaml, groups.yaml, defaults.yaml)")
+    files.add_argument("--secrets", metavar="FILE", help="mode-600 YAML file of secrets")
+    files.add_argument("--reports", metavar="DIR", help="where run folders go (default: reports/)")
+    return p
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    return Selection(waves=_names(args.wave), from_wave=args.from_wave,
+                     dcs=_names(args.dc), hosts=_names(args.hosts))
+
+
+def _confirm(args: argparse.Namespace, plan: Any) -> None:
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError("no terminal to confirm on: pass --yes to run without confirmation")
+    hosts = sorted({s.host for _, _, s in plan.iter_steps()})
+    print(f"About to run waves {', '.join(plan.wave_names())} on {len(hosts)} host(s).")
+    answer = input("A full backup of every node exists and the window is open. Type 'yes': ")
+    if answer.strip().lower() != "yes":
+        raise InputError("not confirmed; nothing was done")
+
+
+def update_main(argv: list[str]) -> int:
+    from fleet.inventory import load_inventory
+    from fleet.settings import load_settings
+
+    args = parser().parse_args(argv)
+    picked = sum(bool(x) for x in (args.wave, args.all, args.from_wave, args.resume))
+    if picked > 1:
+        raise InputError("choose one of --wave, --all, --from-wave and --resume")
+    if not picked and not (args.dry_run or args.plan_out):
+        raise InputError("say what to run: --all, --wave NAME or --from-wave NAME "
+                         "(or --dry-run to see the plan)")
+    settings = load_settings(Path(args.config), Path(args.inventory) if args.inventory else None)
+    nodes = load_inventory(settings.inventory_files)
+    if args.resume:
+        from fleet.run.session import resume_selection
+        sel, zero = resume_selection(settings, args)
+    else:
+        sel, zero = _selection(args), args.zero_downtime
+    plan = select(build_plan(nodes, settings, zero), nodes, sel)
+    if args.plan_out:
+        Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
+        print(f"plan written to {args.plan_out}")
+    if args.dry_run or (args.plan_out and not picked):
+        if args.dry_run:
+            print(render_table(plan))
+        return 0
+    from fleet.run.session import run
+    return run(args, settings, nodes, plan, sel, confirm=_confirm)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["region"]:
+            from fleet.regions.cli import main as region_main
+            return region_main(argv[1:])
+        if argv[:1] == ["audit"]:
+            from fleet.audit import main as audit_main
+            return audit_main(argv[1:])
+        return update_main(argv)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: see the run folder; resume with --resume RUN_ID", file=sys.stderr)
+        return 130
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)

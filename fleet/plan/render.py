@@ -1,0 +1,20 @@
+"""The plan as a table a person reads before saying yes (--dry-run)."""
+from __future__ import annotations
+
+from fleet.model import Plan
+
+
+def render_table(plan: Plan) -> str:
+    lines = [f"Plan: update to {plan.target}, {plan.mode} mode, {len(plan.waves)} wave(s), "
+             f"{sum(1 for _ in plan.iter_steps())} step(s), digest {plan.digest()}",
+             "Hosts of a batch run at the same time; a host's steps run in order."]
+    for wi, wave in enumerate(plan.waves, 1):
+        lines.append("")
+        lines.append(f"wave {wi}: {wave.name}")
+        for bi, batch in enumerate(wave.batches, 1):
+            lines.append(f"  batch {bi} ({batch.label}) on {', '.join(batch.hosts())}")
+            for s in batch.steps:
+                lines.append(f"    {s.host:<10} {s.action:<18} {s.command}")
+                for u in s.on_failure:
+                    lines.append(f"    {'':<10} {'  if it fails:':<18} {u.command}")
+    return "\n".join(lines)

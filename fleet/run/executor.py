@@ -1,0 +1,152 @@
+"""Carry out a plan wave by wave, batch by batch, through Nornir; stop after a failed batch.
+
+Execution is thin on purpose: the plan says what to run where and in which order; this
+module only opens Nornir, hands each batch's chains to the threaded runner, skips what a
+resumed run already did, and reports what ran, what failed and what never started.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from fleet.model import Plan
+from fleet.run.journal import Journal, step_key
+from fleet.secrets import Secrets
+from fleet.settings import Settings
+
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    ran: int = 0
+    skipped: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    not_run: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None) -> Any:
+    """Nornir over our inventory files, host keys verified unless the inventory says how."""
+    from nornir import InitNornir
+    from nornir.core.inventory import ConnectionOptions
+
+    files = settings.inventory_files
+    options = {"host_file": str(files["hosts"])}
+    if files["groups"].exists():
+        options["group_file"] = str(files["groups"])
+    if files["defaults"].exists():
+        options["defaults_file"] = str(files["defaults"])
+    nr = InitNornir(
+        runner={"plugin": "threaded", "options": {"num_workers": workers or settings.num_workers}},
+        inventory={"plugin": "SimpleInventory", "options": options},
+        logging={"enabled": False},
+    )
+    defaults = nr.inventory.defaults
+    current = defaults.connection_options.get("netmiko")
+    extras = dict((current.extras if current else None) or {})
+    extras.setdefault("ssh_strict", True)              # never accept an unknown host key
+    extras.setdefault("system_host_keys", True)
+    extras.setdefault("conn_timeout", float(settings["timeouts.connect"]))
+    extras.setdefault("auth_timeout", float(settings["timeouts.connect"]))
+    extras.setdefault("use_keys", False)
+    extras.setdefault("allow_agent", False)
+    defaults.connection_options["netmiko"] = ConnectionOptions(
+        hostname=current.hostname if current else None, port=current.port if current else None,
+        username=current.username if current else None,
+        password=current.password if current else None,
+        platform=(current.platform if current else None) or "linux", extras=extras)
+    if secrets.get("ssh_password"):
+        defaults.password = secrets["ssh_password"]
+        for h in nr.inventory.hosts.values():
+            h.password = None                          # fall back to the secret
+    for h in nr.inventory.hosts.values():
+        if h.password:
+            secrets.add(f"ssh_password:{h.name}", h.password)
+    if defaults.password:
+        secrets.add("ssh_password:defaults", defaults.password)
+    return nr
+
+
+def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, journal: Journal,
+                 done: dict[str, dict[str, Any]] | None = None,
+                 on_event: EventSink = lambda kind, info: None) -> Outcome:
+    from nornir.plugins.runners import ThreadedRunner
+
+    from tasks.steps import ChainContext, run_chain
+
+    done = done or {}
+    host_vars: dict[str, dict[str, str]] = {}
+    for event in done.values():
+        host_vars.setdefault(event["host"], {}).update(event.get("vars") or {})
+    ctx = ChainContext(journal=journal, secrets=secrets, config=nr.config,
+                       connect_attempts=int(settings["retries.connect_attempts"]),
+                       backoff=float(settings["retries.backoff"]),
+                       connect_timeout=float(settings["timeouts.connect"]),
+                       host_vars=host_vars, on_event=on_event)
+    out = Outcome(ok=True)
+    t0 = time.monotonic()
+    try:
+        for wi, wave in enumerate(plan.waves):
+            journal.event("wave_start", wave=wave.name, wave_index=wi)
+            on_event("wave_start", {"wave": wave.name, "index": wi, "of": len(plan.waves),
+                                    "batches": len(wave.batches)})
+            for bi, batch in enumerate(wave.batches):
+                chains: dict[str, list[tuple[int, Any]]] = {}
+                for host in batch.hosts():
+                    todo = []
+                    for i, s in enumerate(batch.chain(host)):
+                        if step_key(wi, bi, host, i) in done:
+                            out.skipped += 1
+                        else:
+                            todo.append((i, s))
+                    if todo:
+                        chains[host] = todo
+                if not chains:
+                    continue
+                on_event("batch_start", {"wave": wave.name, "batch": bi, "label": batch.label,
+                                         "of": len(wave.batches), "hosts": list(chains)})
+                names = set(chains)
+                sub = nr.filter(filter_func=lambda h: h.name in names)
+                sub = sub.with_runner(ThreadedRunner(num_workers=len(names)))
+                results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
+                                  chains=chains, on_failed=True)
+                out.ran += sum(len(c) for c in chains.values())
+                failed = [h for h in names if results[h].failed]
+                if failed:
+                    for h in sorted(failed):
+                        r = results[h]
+                        message = r[0].result if len(r) and r[0].result else str(r[0].exception)
+                        out.failed.append({"wave": wave.name, "batch": bi, "host": h,
+                                           "message": secrets.mask(str(message))})
+                    out.ok = False
+                    out.not_run = _not_run(plan, wi, bi)
+                    return out
+    finally:
+        out.elapsed = time.monotonic() - t0
+        nr.close_connections(on_good=True, on_failed=True)
+    return out
+
+
+def _dispatch(task: Any, ctx: Any, wave: str, wi: int, bi: int,
+              chains: dict[str, list[tuple[int, Any]]]) -> Any:
+    from tasks.steps import run_chain
+    return run_chain(task, ctx, wave, wi, bi, chains[task.host.name])
+
+
+def _not_run(plan: Plan, wi: int, bi: int) -> list[str]:
+    """The waves and batches that never started because of the failure."""
+    rest = []
+    for wj, wave in enumerate(plan.waves):
+        for bj, batch in enumerate(wave.batches):
+            if (wj, bj) > (wi, bi):
+                rest.append(f"{wave.name} batch {bj + 1} ({batch.label}): "
+                            f"{', '.join(batch.hosts())}")
+    return rest
+
+
+def reports_dir(settings: Settings, override: str | None) -> Path:
+    return Path(override or settings["reports_dir"])

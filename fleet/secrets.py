@@ -1,0 +1,99 @@
+"""Secrets: from the environment or a private file outside the repository; masked
+wherever text leaves the runner (terminal, journal, reports, plan files)."""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from fleet.errors import InputError
+from fleet.model import HTTP, Plan
+
+MASK = "********"
+ENV = {
+    "repo_user": "FLEET_REPO_USER",
+    "repo_password": "FLEET_REPO_PASSWORD",
+    "admin_email": "FLEET_ADMIN_EMAIL",
+    "admin_password": "FLEET_ADMIN_PASSWORD",
+    "ssh_password": "FLEET_SSH_PASSWORD",
+}
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Secrets:
+    values: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> str:
+        return self.values[name]
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def mask(self, text: str) -> str:
+        """Every secret value replaced; longest first so that overlaps mask whole."""
+        for value in sorted((v for v in self.values.values() if v), key=len, reverse=True):
+            text = text.replace(value, MASK)
+        return text
+
+    def add(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+
+def _check_file(path: Path) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"secrets: {path} not found") from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InputError(f"secrets: {path} is readable by others (mode "
+                         f"{stat.S_IMODE(st.st_mode):o}); run: chmod 600 {path}")
+    resolved = path.resolve()
+    if resolved.is_relative_to(PROJECT):
+        raise InputError(f"secrets: {path} lies inside the runner's repository; keep it "
+                         "outside, where it cannot be committed")
+
+
+def load_secrets(file: Path | str | None) -> Secrets:
+    """File first, the environment overrides (so a CI can inject one value)."""
+    values: dict[str, str] = {}
+    if file:
+        path = Path(file).expanduser()
+        _check_file(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            raise InputError(f"secrets: {path} is not valid YAML") from None
+        if not isinstance(data, dict):
+            raise InputError(f"secrets: {path} must be a mapping of names to values")
+        unknown = set(data) - set(ENV)
+        if unknown:
+            raise InputError(f"secrets: unknown key(s) {', '.join(sorted(unknown))} in {path}; "
+                             f"known: {', '.join(ENV)}")
+        values.update({k: str(v) for k, v in data.items() if v is not None})
+    for name, var in ENV.items():
+        if os.environ.get(var):
+            values[name] = os.environ[var]
+    return Secrets(values)
+
+
+def needed(plan: Plan) -> set[str]:
+    names: set[str] = set()
+    for _, _, step in plan.iter_steps():
+        for s in (step, *step.on_failure):
+            names.update(secret for _, secret in s.inputs)
+            names.update(p.secret for p in s.prompts)
+            if s.kind == HTTP:
+                names.update({"admin_email", "admin_password"})
+    return names
+
+
+def require(secrets: Secrets, names: Iterable[str]) -> None:
+    missing = sorted(n for n in names if not secrets.get(n))
+    if missing:
+        raise InputError("secrets: missing " + ", ".join(f"{n} (env {ENV[n]})" for n in missing)
+                         + "; or give them in a secrets file (--secrets FILE, mode 600)")

@@ -1,0 +1,111 @@
+"""One command on a host's interactive shell over netmiko, with its real exit status.
+
+netmiko reports no exit status, so every command is followed by a marker that carries
+``$?``. Secrets are never typed as part of a command: they are read into shell variables
+with echo turned off, or typed at the prompt of the program that asks for them.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from fleet.model import Step
+
+RC_PATTERN = r"__RC=(?:\d+)__"
+RC_VALUE = re.compile(r"__RC=(\d+)__")
+READY = r"__READY__"
+
+
+class ConnectionLost(Exception):
+    """The SSH session ended while a command ran."""
+
+
+class StepTimeout(Exception):
+    """The command did not finish within the step's timeout."""
+
+
+@dataclass
+class ShellResult:
+    rc: int | None
+    output: str
+
+
+def _read(conn: Any, pattern: str, timeout: float) -> str:
+    from netmiko.exceptions import ReadTimeout
+
+    try:
+        return str(conn.read_until_pattern(pattern=pattern, read_timeout=max(timeout, 0.5)))
+    except ReadTimeout as exc:
+        raise StepTimeout(f"no answer within {timeout:g}s") from exc
+    except (OSError, EOFError) as exc:
+        raise ConnectionLost(str(exc) or type(exc).__name__) from exc
+    except Exception as exc:   # paramiko raises its own types when the channel closes
+        if "closed" in str(exc).lower() or "socket" in str(exc).lower():
+            raise ConnectionLost(str(exc)) from exc
+        raise
+
+
+def _write(conn: Any, text: str) -> None:
+    try:
+        conn.write_channel(text)
+    except (OSError, EOFError) as exc:
+        raise ConnectionLost(str(exc) or type(exc).__name__) from exc
+    except Exception as exc:
+        if "closed" in str(exc).lower() or "socket" in str(exc).lower():
+            raise ConnectionLost(str(exc)) from exc
+        raise
+
+
+def _prompt_pattern(conn: Any) -> str:
+    return re.escape(str(conn.base_prompt)) + r"[^\n]*[$#]\s*$"
+
+
+def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -> ShellResult:
+    """Type ``command`` (variables already substituted) and wait for its exit status."""
+    deadline = time.monotonic() + step.timeout
+    prompt = _prompt_pattern(conn)
+    quiet = bool(step.inputs or step.prompts)
+    if quiet:
+        # Echo off before anything secret is typed, so neither the terminal nor the
+        # journal ever sees it; READY proves stty ran before we type.
+        reads = "".join(f"; IFS= read -r {var}" for var, _ in step.inputs)
+        _write(conn, f"stty -echo; printf '__%s__\\n' READY{reads}\n")
+        _read(conn, READY, 30)
+        for _, name in step.inputs:
+            _write(conn, secrets[name] + "\n")
+        _read(conn, prompt, 30)
+    _write(conn, f"{command}; echo \"__RC=$?__\"\n")
+    answers = [(re.compile(p.pattern, re.M), p.secret) for p in step.prompts]
+    pattern = RC_PATTERN
+    if answers:
+        pattern = "(?:" + "|".join([RC_PATTERN] + [f"(?:{p.pattern})" for p in step.prompts]) + ")"
+    output = ""
+    answered: set[int] = set()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise StepTimeout(f"no exit status within {step.timeout:g}s")
+        chunk = _read(conn, pattern, left)
+        output += chunk
+        rc = RC_VALUE.search(chunk)
+        if rc:
+            break
+        for i, (rx, name) in enumerate(answers):
+            if rx.search(chunk) and i not in answered:
+                _write(conn, secrets[name] + "\n")
+                answered.add(i)
+                break
+        else:
+            raise StepTimeout("the command asked for input the plan has no answer for")
+    _read(conn, prompt, 30)
+    if quiet:
+        names = " ".join(v for v, _ in step.inputs)
+        _write(conn, f"stty echo{'; unset ' + names if names else ''}\n")
+        _read(conn, prompt, 30)
+    body = output[: rc.start()]
+    echo = body.find('__RC=$?__"')              # the echoed command line, maybe wrapped
+    if echo >= 0:
+        body = body[body.find("\n", echo) + 1:] if "\n" in body[echo:] else ""
+    return ShellResult(int(rc.group(1)), body.replace("\r", "").strip("\n"))

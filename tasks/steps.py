@@ -1,0 +1,194 @@
+"""The Nornir task that carries out one host's chain of steps in a batch.
+
+Each step is journaled as it starts and ends; a failed step stops the chain, runs the
+step's own clean-up (``on_failure``), and marks the host failed so the batch is the last.
+"""
+from __future__ import annotations
+
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from nornir.core.task import Result, Task
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from fleet.model import CHECK, HTTP, PAUSE, POLL, Step
+from fleet.plan.checks import PREDICATES
+from fleet.run.journal import Journal, step_key
+from fleet.secrets import Secrets
+from tasks.http import ApiError, call
+from tasks.shell import ConnectionLost, ShellResult, StepTimeout, run_shell
+
+VAR = re.compile(r"\$\{(\w+)\}")
+OUTPUT_TAIL = 20
+
+
+@dataclass
+class ChainContext:
+    """What every host's chain shares; mutable parts are guarded by the journal's lock
+    or keyed by host (one thread per host)."""
+
+    journal: Journal
+    secrets: Secrets
+    config: Any                              # nornir.core.configuration.Config
+    connect_attempts: int
+    backoff: float
+    connect_timeout: float
+    host_vars: dict[str, dict[str, str]] = field(default_factory=dict)
+    on_event: Callable[[str, dict[str, Any]], None] = lambda kind, info: None
+
+
+class StepFailed(Exception):
+    def __init__(self, message: str, rc: int | None = None, output: str = "") -> None:
+        super().__init__(message)
+        self.rc, self.output = rc, output
+
+
+def _transient(exc: BaseException) -> bool:
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+    if isinstance(exc, NetmikoAuthenticationException):
+        return False
+    return isinstance(exc, (NetmikoTimeoutException, ConnectionError, EOFError, socket.timeout))
+
+
+def _connection(task: Task, ctx: ChainContext) -> Any:
+    host = task.host
+
+    @retry(stop=stop_after_attempt(max(1, ctx.connect_attempts)),
+           wait=wait_exponential(multiplier=ctx.backoff, max=30),
+           retry=retry_if_exception(_transient), reraise=True)
+    def connect() -> Any:
+        if "netmiko" in host.connections:
+            conn = host.connections["netmiko"].connection
+            if conn is not None and conn.is_alive():
+                return conn
+            host.close_connection("netmiko")
+        return host.get_connection("netmiko", ctx.config)
+
+    try:
+        return connect()
+    except Exception as exc:   # every connection error ends the step with its reason
+        raise StepFailed(f"cannot connect to {host.hostname}:{host.port}: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
+def _drop(task: Task) -> None:
+    try:
+        task.host.close_connection("netmiko")
+    except Exception:          # already gone: nothing to close
+        task.host.connections.pop("netmiko", None)
+
+
+def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResult:
+    conn = _connection(task, ctx)
+    try:
+        return run_shell(conn, step, command, ctx.secrets.values)
+    except StepTimeout as exc:
+        _drop(task)            # the channel still runs the command: start afresh next time
+        raise StepFailed(f"timeout: {exc}") from None
+    except ConnectionLost as exc:
+        _drop(task)
+        raise StepFailed(f"connection lost: {exc}") from None
+
+
+def _check_expect(step: Step, res: ShellResult) -> None:
+    if res.rc != 0:
+        raise StepFailed(f"exit status {res.rc}", res.rc, res.output)
+    for rx in step.expect:
+        if not re.search(rx, res.output):
+            raise StepFailed(f"output does not match {rx!r}", res.rc, res.output)
+
+
+def _poll(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResult:
+    predicate = PREDICATES[step.until or ""]
+    deadline = time.monotonic() + step.timeout
+    probe = Step(step.host, step.action, step.command, CHECK, timeout=min(step.timeout, 60))
+    while True:
+        res = _shell(task, ctx, probe, command)
+        _check_expect(probe, res)
+        try:
+            done, detail = predicate(res.output)
+        except ValueError as exc:
+            raise StepFailed(f"cannot read the output: {exc}", res.rc, res.output) from None
+        if done:
+            return ShellResult(res.rc, res.output)
+        ctx.on_event("waiting", {"host": task.host.name, "action": step.action, "detail": detail})
+        if time.monotonic() + step.interval > deadline:
+            raise StepFailed(f"not done within {step.timeout:g}s: {detail}", res.rc, res.output)
+        time.sleep(step.interval)
+
+
+def execute(task: Task, ctx: ChainContext, step: Step) -> tuple[int | None, str]:
+    """Run one step; (exit status, output) on success, StepFailed otherwise."""
+    host_vars = ctx.host_vars.setdefault(task.host.name, {})
+
+    def subst(text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            if m.group(1) not in host_vars:
+                raise StepFailed(f"${{{m.group(1)}}} is not known yet (its step did not run)")
+            return host_vars[m.group(1)]
+        return VAR.sub(one, text)
+
+    if step.kind == PAUSE:
+        ctx.on_event("waiting", {"host": task.host.name, "action": step.action,
+                                 "detail": step.command})
+        time.sleep(step.timeout)
+        return 0, ""
+    if step.kind == HTTP and step.request:
+        try:
+            res = call(step.request, subst(step.request.url), ctx.secrets["admin_email"],
+                       ctx.secrets["admin_password"], step.timeout)
+        except ApiError as exc:
+            raise StepFailed(str(exc)) from None
+        host_vars.update(res.stored)
+        return res.status, res.output
+    command = subst(step.command)
+    if step.kind == POLL:
+        res = _poll(task, ctx, step, command)
+    else:
+        res = _shell(task, ctx, step, command)
+        _check_expect(step, res)
+    return res.rc, res.output
+
+
+def _record(ctx: ChainContext, key: str, base: dict[str, Any], step: Step, start: float,
+            status: str, rc: int | None, output: str, error: str = "") -> None:
+    tail = "\n".join(output.splitlines()[-OUTPUT_TAIL:])
+    info = dict(base, key=key, action=step.action, kind=step.kind,
+                command=ctx.secrets.mask(step.command), status=status, rc=rc,
+                output=ctx.secrets.mask(tail), error=ctx.secrets.mask(error), start=start,
+                end=time.time(), vars=dict(ctx.host_vars.get(step.host, {})))
+    ctx.journal.event("step_end", **info)
+    ctx.on_event("step_end", info)
+
+
+def run_chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_index: int,
+              chain: list[tuple[int, Step]]) -> Result:
+    base = {"wave": wave, "wave_index": wave_index, "batch": batch_index, "host": task.host.name}
+    for index, step in chain:
+        key = step_key(wave_index, batch_index, task.host.name, index)
+        start = time.time()
+        started = dict(base, key=key, index=index, action=step.action, kind=step.kind,
+                       command=ctx.secrets.mask(step.command), start=start)
+        ctx.journal.event("step_start", **started)
+        ctx.on_event("step_start", started)
+        try:
+            rc, output = execute(task, ctx, step)
+        except StepFailed as exc:
+            _record(ctx, key, dict(base, index=index), step, start, "failed", exc.rc,
+                    exc.output, str(exc))
+            for j, undo in enumerate(step.on_failure):
+                ustart = time.time()
+                try:
+                    urc, uout = execute(task, ctx, undo)
+                    _record(ctx, f"{key}/undo{j}", dict(base, index=index), undo, ustart,
+                            "ok", urc, uout)
+                except StepFailed as uexc:
+                    _record(ctx, f"{key}/undo{j}", dict(base, index=index), undo, ustart,
+                            "failed", uexc.rc, uexc.output, str(uexc))
+            return Result(host=task.host, failed=True, result=f"{step.action}: {exc}")
+        _record(ctx, key, dict(base, index=index), step, start, "ok", rc, output)
+    return Result(host=task.host, result="ok")
