@@ -153,10 +153,16 @@ def check_nodes(nodes: list[Node]) -> None:
 def load_inventory(files: dict[str, Path]) -> list[Node]:
     """Nodes in inventory order (the plan orders them by machine number where given)."""
     hosts = _load_yaml(files["hosts"], required=True)
-    groups = _load_yaml(files["groups"], required=False)
-    defaults = _load_yaml(files["defaults"], required=False)
     if not hosts:
         raise InputError(f"inventory: {files['hosts']} lists no host")
+    return parse_inventory(hosts, _load_yaml(files["groups"], required=False),
+                           _load_yaml(files["defaults"], required=False))
+
+
+def parse_inventory(hosts: dict[str, Any], groups: dict[str, Any] | None = None,
+                    defaults: dict[str, Any] | None = None) -> list[Node]:
+    """The same, from the YAML documents already read (plan tests use this)."""
+    groups, defaults = groups or {}, defaults or {}
     nodes = []
     for name, entry in hosts.items():
         if entry is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fleet.components import EDGE_JAVA
 from fleet.model import Node, Step, Wave, batch_of
-from fleet.plan.context import Context, per_dc_rounds
+from fleet.plan.context import Context, chunks, per_dc_rounds
 
 EDGE_GROUPS = ("qs", "pg", "ms", "mp", "r")
 
@@ -83,8 +83,14 @@ def ui(ctx: Context) -> Wave | None:
 
 
 def edge_pg(ctx: Context) -> Wave | None:
-    return _role_wave(ctx, "edge_pg", edge_pg_nodes(ctx), "edge_pg",
-                      lambda n: edge_update(ctx, n))
+    """Master, then standby: never both PostgreSQL nodes' Edge components down at once,
+    even when the pair spans data centres."""
+    nodes = edge_pg_nodes(ctx)
+    if not nodes:
+        return None
+    rounds = chunks(nodes, int(ctx.settings["concurrency.edge_pg"]))
+    return Wave("edge_pg", tuple(batch_of([edge_update(ctx, n) for n in r], "edge_pg")
+                                 for r in rounds))
 
 
 def baas(ctx: Context) -> list[Wave]:
