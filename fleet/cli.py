@@ -39,7 +39,7 @@ def _names(values: list[str] | None) -> tuple[str, ...]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = Parser(prog="runner.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog="runner.py", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
                description=f"Update Apigee Edge for Private Cloud 4.16.09 -> {TARGET_VERSION}, "
                            "wave by wave over SSH.", epilog=EPILOG)
     what = p.add_argument_group("what to run")

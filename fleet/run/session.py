@@ -55,6 +55,7 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         sel: Selection, confirm: Callable[[argparse.Namespace, Plan], None]) -> int:
     secrets = load_secrets(args.secrets or settings["secrets_file"])
     require(secrets, needed(plan))
+    confirm(args, plan)
     base = reports_dir(settings, args.reports)
     done: dict[str, dict[str, Any]] = {}
     if args.resume:
@@ -68,7 +69,6 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
     else:
         journal = Journal.create(base, new_run_id(), secrets.mask(plan.dumps()))
         attempt = 1
-    confirm(args, plan)
     journal.attempt = attempt
     journal.event("run_start", run_id=journal.run_id, attempt=attempt, resumed=bool(args.resume),
                   plan_digest=plan.digest(), mode=plan.mode, selection=sel.to_json(),
