@@ -89,8 +89,7 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
             raise StepTimeout(f"no exit status within {step.timeout:g}s")
         chunk = _read(conn, pattern, left)
         output += chunk
-        rc = RC_VALUE.search(chunk)
-        if rc:
+        if RC_VALUE.search(chunk):
             break
         for i, (rx, name) in enumerate(answers):
             if rx.search(chunk) and i not in answered:
@@ -104,6 +103,8 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         names = " ".join(v for v, _ in step.inputs)
         _write(conn, f"stty echo{'; unset ' + names if names else ''}\n")
         _read(conn, prompt, 30)
+    rc = RC_VALUE.search(output)
+    assert rc is not None
     body = output[: rc.start()]
     echo = body.find('__RC=$?__"')              # the echoed command line, maybe wrapped
     if echo >= 0:

@@ -76,10 +76,15 @@ def _connection(task: Task, ctx: ChainContext) -> Any:
 
 
 def _drop(task: Task) -> None:
+    """Close the SSH transport without netmiko's polite `exit`, which would wait for the
+    prompt behind a hung command; the remote shell gets a hang-up and ends its job."""
+    conn = task.host.connections.pop("netmiko", None)
+    if conn is None or conn.connection is None:
+        return
     try:
-        task.host.close_connection("netmiko")
-    except Exception:          # already gone: nothing to close
-        task.host.connections.pop("netmiko", None)
+        conn.connection.paramiko_cleanup()
+    except Exception:          # the transport is already gone: nothing left to close
+        pass
 
 
 def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResult:
