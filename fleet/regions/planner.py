@@ -15,7 +15,7 @@ from fleet.regions.guards import check_add, check_remove, peering_keeps_all
 from fleet.regions.inputs import RegionInput, RegionInputs
 from fleet.regions.snapshot import OrgState
 
-GLOBAL = "global"          # host of steps that touch org-wide resources one at a time
+GLOBAL = "global"          # host of steps on org-wide resources (peering, draining)
 MIG_TAGS = ["https-server", "apigee-mig-proxy", "gke-apigee-proxy"]
 REGION_LABEL = "apigee-x-region"
 
@@ -162,7 +162,7 @@ def plan_add(inp: RegionInputs, st: OrgState, op_timeout: float = 3600.0,
         entry = backend_entry(inp, r)
         if not any(urls.same_resource(b.get("group", ""), entry["group"]) for b in current):
             current.append(entry)
-        backend_steps.append(s.http(GLOBAL, "backend_add", "PATCH",
+        backend_steps.append(s.http(r.location, "backend_add", "PATCH",
                                     urls.compute(inp.project, f"global/backendServices/{bs}"),
                                     {"backends": list(current)}, until="operation_done"))
     waves = (
@@ -198,12 +198,12 @@ def plan_remove(inp: RegionInputs, st: OrgState, op_timeout: float = 3600.0,
         group = _group(inp, r)
         remaining[bs] = [b for b in remaining[bs]
                          if not urls.same_resource(b.get("group", ""), group)]
-        detach.append(s.http(GLOBAL, "backend_remove", "PATCH",
+        detach.append(s.http(r.location, "backend_remove", "PATCH",
                              urls.compute(inp.project, f"global/backendServices/{bs}"),
                              {"backends": list(remaining[bs])}, until="operation_done"))
     wait = inp.drain_wait()
-    detach.append(Step(host=GLOBAL, action="drain_wait", kind=PAUSE, timeout=wait,
-                       command=f"wait {wait:g}s for connection draining"))
+    pause = Step(host=GLOBAL, action="drain_wait", kind=PAUSE, timeout=wait,
+                 command=f"wait {wait:g}s for connection draining")
     deletes = []
     for r in inp.regions:
         chain: list[Step] = []
@@ -227,7 +227,7 @@ def plan_remove(inp: RegionInputs, st: OrgState, op_timeout: float = 3600.0,
         deletes.append(chain)
     waves = (
         Wave("drain", (Batch(drain, "connection-draining"),)),
-        Wave("detach", (Batch(tuple(detach), "load-balancer"),)),
+        Wave("detach", (Batch(tuple(detach), "load-balancer"), Batch((pause,), "draining"))),
         Wave("delete", (batch_of(deletes, "regions"),)),
     )
     return Plan(target=f"apigee-x:{inp.org}", mode="region-remove", waves=waves)

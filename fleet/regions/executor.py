@@ -1,0 +1,90 @@
+"""Run a region plan: each step checks its resource first, then calls, then waits.
+
+The check-first rule is what makes a re-run after any failure safe: a step whose resource
+already exists (or is already gone, for a delete) is recorded as done without a call.
+Every step writes step_start/step_end to the run journal before the next one begins.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from fleet.model import PAUSE, Plan, Step
+from fleet.regions import steps as actions
+from fleet.regions.client import ApiCallError, Apis, OperationFailed
+from fleet.regions.progress import PlainProgress
+from fleet.run.journal import Journal, step_key
+
+
+class Executor:
+    def __init__(self, apis: Apis, plan: Plan, journal: Journal, progress: PlainProgress,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.apis, self.plan, self.journal, self.progress = apis, plan, journal, progress
+        self.sleep = sleep
+        self.counts = {"ok": 0, "unchanged": 0, "failed": 0, "not_run": 0}
+
+    def run(self, argv: list[str] | None = None) -> bool:
+        self.journal.event("run_start", run_id=self.journal.run_id, plan_digest=self.plan.digest(),
+                           argv=list(argv or []), resumed=False, mode=self.plan.mode,
+                           target=self.plan.target)
+        ok = True
+        for wi, wave in enumerate(self.plan.waves):
+            if not ok:
+                self.counts["not_run"] += sum(len(b.steps) for b in wave.batches)
+                continue
+            self.journal.event("wave_start", wave=wave.name, index=wi)
+            self.progress.wave(wave.name)
+            for bi, batch in enumerate(wave.batches):
+                if not ok:
+                    self.counts["not_run"] += len(batch.steps)
+                    continue
+                hosts = batch.hosts()
+                with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+                    results = list(pool.map(
+                        lambda h: self._chain(wi, wave.name, bi, h, batch.chain(h)), hosts))
+                ok = all(results)
+        status = "ok" if ok else "failed"
+        self.journal.event("run_end", status=status, summary=dict(self.counts))
+        return ok
+
+    def _chain(self, wi: int, wave: str, bi: int, host: str, chain: list[Step]) -> bool:
+        for index, step in enumerate(chain):
+            if not self._step(wi, wave, bi, host, index, step):
+                self.counts["not_run"] += len(chain) - index - 1
+                return False
+        return True
+
+    def _step(self, wi: int, wave: str, bi: int, host: str, index: int, step: Step) -> bool:
+        key = step_key(wi, bi, host, index)
+        base: dict[str, Any] = {"key": key, "wave": wave, "batch": bi, "host": host,
+                                "index": index, "action": step.action, "command": step.command,
+                                "kind": step.kind}
+        start = time.time()
+        self.journal.event("step_start", start=start, **base)
+        self.progress.start(key, step)
+        error, changed = None, True
+        try:
+            if step.kind == PAUSE:
+                self._pause(key, step)
+                output = f"waited {step.timeout:g}s"
+            else:
+                ctx = actions.Context(self.apis, step, lambda t: self.progress.poll(key, step, t))
+                changed, output = actions.run(ctx)
+            status = "ok"
+        except (ApiCallError, OperationFailed, actions.StepRefused, ValueError) as exc:
+            status, output, error = "failed", "", str(exc)
+        except Exception as exc:          # an unexpected client error still ends the step cleanly
+            status, output, error = "failed", "", f"{type(exc).__name__}: {exc}"
+        end = time.time()
+        self.counts["failed" if error else ("ok" if changed else "unchanged")] += 1
+        self.journal.event("step_end", start=start, end=end, status=status,
+                           output=output[:500], error=error, changed=changed, **base)
+        self.progress.end(key, step, status, error or output, end - start)
+        return error is None
+
+    def _pause(self, key: str, step: Step) -> None:
+        deadline = time.monotonic() + step.timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.progress.poll(key, step, f"{left:.0f}s left")
+            self.sleep(min(left, 5.0))

@@ -1,0 +1,280 @@
+"""One function per action: check the live resource, call only if needed, wait it out.
+
+Each returns (changed, short output). Patches are read-modify-write on the *live*
+resource (peering ranges and backends are merged, never replaced by the plan's copy), so
+a range or backend that appeared after planning is never dropped.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from fleet.model import Step
+from fleet.regions import urls
+from fleet.regions.client import ApiCallError, Apis, OperationFailed
+
+PLACEHOLDER = re.compile(r"\$\{instance:([^.}]+)\.(\w+)\}")
+Result = tuple[bool, str]
+
+
+class StepRefused(Exception):
+    """A run-time guard stopped a step before its call."""
+
+
+@dataclass
+class Context:
+    apis: Apis
+    step: Step
+    poll: Callable[[str], None]
+
+    @property
+    def url(self) -> str:
+        return self.step.request.url if self.step.request else ""
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.step.request.body)) if self.step.request else {}
+
+    def call(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        op = self.apis.call(method, url, body)
+        return self.apis.wait(op, self.step.timeout, self.step.interval or 1.0, self.poll)
+
+
+def _base(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _query(url: str, key: str) -> str:
+    return parse_qs(urlsplit(url).query).get(key, [""])[0]
+
+
+def _resolve(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+    """Fill ${instance:NAME.field} from the live instance (its IP, its service attachment)."""
+    text = json.dumps(body)
+    project = re.search(r"/projects/([^/]+)/", ctx.url)    # the org is named after the project
+    cache: dict[str, dict[str, Any]] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        name, field = m[1], m[2]
+        if name not in cache:
+            cache[name] = ctx.apis.get(urls.instance(project[1] if project else "", name)) or {}
+        value = cache[name].get(field)
+        if not value:
+            raise StepRefused(f"instance {name} has no {field} yet (state "
+                              f"{cache[name].get('state', 'absent')})")
+        return str(value)
+    return json.loads(PLACEHOLDER.sub(sub, text))
+
+
+def create_named(ctx: Context) -> Result:
+    """Compute inserts (name in body) and KMS creates (id in the query): GET, else POST."""
+    body = ctx.body
+    rid = body.get("name") or _query(ctx.url, "keyRingId") or _query(ctx.url, "cryptoKeyId")
+    if not rid:
+        raise ValueError(f"no resource id in {ctx.step.command}")
+    if ctx.apis.get(f"{_base(ctx.url)}/{rid}") is not None:
+        return False, f"{rid} already exists"
+    ctx.call("POST", ctx.url, _resolve(ctx, body))
+    return True, f"{rid} created"
+
+
+def kms_iam_bind(ctx: Context) -> Result:
+    key = ctx.url.rsplit(":", 1)[0]
+    policy = ctx.apis.call("GET", f"{key}:getIamPolicy")
+    bindings = policy.setdefault("bindings", [])
+    missing = 0
+    for want in ctx.body["policy"]["bindings"]:
+        have = next((b for b in bindings if b["role"] == want["role"]
+                     and not b.get("condition")), None)
+        if have is None:
+            have = {"role": want["role"], "members": []}
+            bindings.append(have)
+        for member in want["members"]:
+            if member not in have["members"]:
+                have["members"].append(member)
+                missing += 1
+    if not missing:
+        return False, "binding already present"
+    ctx.apis.call("POST", ctx.url, {"policy": policy})      # carries the etag read above
+    return True, f"granted {urls.KMS_ROLE}"
+
+
+def peering_update(ctx: Context) -> Result:
+    body = ctx.body
+    conns = ctx.apis.call("GET", urls.connection(body["network"])).get("connections") or []
+    if not conns:
+        raise StepRefused(f"no service networking connection on {body['network']}")
+    live = list(conns[0].get("reservedPeeringRanges") or [])
+    wanted = body["reservedPeeringRanges"]
+    if all(r in live for r in wanted):
+        return False, "peering already carries every range"
+    merged = live + [r for r in wanted if r not in live]   # every live range is carried again
+    body["reservedPeeringRanges"] = merged
+    ctx.call("PATCH", ctx.url, body)
+    return True, f"peering ranges now {', '.join(merged)}"
+
+
+def instance_create(ctx: Context) -> Result:
+    body = ctx.body
+    url = f"{ctx.url}/{body['name']}"
+    inst = ctx.apis.get(url)
+    changed = False
+    if inst is not None and inst.get("state") == "FAILED":
+        ctx.poll("deleting the FAILED instance left by an earlier run")
+        ctx.call("DELETE", url)
+        inst = None
+    if inst is None:
+        ctx.call("POST", ctx.url, body)
+        changed = True
+    inst = _wait_instance(ctx, url)
+    return changed, (f"{body['name']} {'created' if changed else 'exists'}: {inst['state']}, "
+                     f"host {inst.get('host')}")
+
+
+def _wait_instance(ctx: Context, url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + ctx.step.timeout
+    while True:
+        inst = ctx.apis.get(url) or {}
+        state = inst.get("state", "absent")
+        if state == "ACTIVE":
+            return inst
+        if state in ("FAILED", "absent", "DELETING"):
+            raise OperationFailed(f"instance {url.rsplit('/', 1)[-1]} is {state}")
+        if time.monotonic() > deadline:
+            raise OperationFailed(f"instance not ACTIVE after {ctx.step.timeout:g}s ({state})")
+        ctx.poll(f"instance {state}")
+        time.sleep(ctx.step.interval or 1.0)
+
+
+def attach_env(ctx: Context) -> Result:
+    env = ctx.body["environment"]
+    atts = ctx.apis.call("GET", ctx.url).get("attachments") or []
+    if any(a.get("environment") == env for a in atts):
+        return False, f"{env} already attached"
+    ctx.call("POST", ctx.url, ctx.body)
+    return True, f"{env} attached"
+
+
+def _groups(backends: list[dict[str, Any]]) -> list[str]:
+    return [b.get("group", "") for b in backends]
+
+
+def _patch_backends(ctx: Context, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+                    ) -> Result:
+    """Read-modify-write with the fingerprint; retry if another region patched first."""
+    for _ in range(5):
+        bs = ctx.apis.call("GET", ctx.url)
+        patch = change(bs)
+        if patch is None:
+            return False, "already done"
+        patch["fingerprint"] = bs.get("fingerprint")
+        try:
+            ctx.call("PATCH", ctx.url, patch)
+            return True, "patched"
+        except ApiCallError as exc:
+            if exc.status != 412:
+                raise
+    raise StepRefused("the backend service kept changing under us (412 five times)")
+
+
+def backend_add(ctx: Context) -> Result:
+    wanted = ctx.body["backends"]
+
+    def change(bs: dict[str, Any]) -> dict[str, Any] | None:
+        live = bs.get("backends") or []
+        missing = [b for b in wanted if not any(urls.same_resource(b["group"], g)
+                                                for g in _groups(live))]
+        return None if not missing else {"backends": live + missing}
+    changed, out = _patch_backends(ctx, change)
+    return changed, "backend already in the load balancer" if not changed else \
+        f"backend added to {ctx.url.rsplit('/', 1)[-1]}"
+
+
+def backend_remove(ctx: Context) -> Result:
+    keep = _groups(ctx.body["backends"])
+    region = f"/regions/{ctx.step.host}/"
+
+    def change(bs: dict[str, Any]) -> dict[str, Any] | None:
+        draining = (bs.get("connectionDraining") or {}).get("drainingTimeoutSec", 0)
+        live = bs.get("backends") or []
+        gone = [b for b in live if region in b.get("group", "")
+                and not any(urls.same_resource(b["group"], k) for k in keep)]
+        if not gone:
+            return None
+        if not draining:
+            raise StepRefused(f"connection draining is off on {bs.get('name')}: refusing to "
+                              f"remove a backend without it (run drain_enable first)")
+        return {"backends": [b for b in live if b not in gone]}
+    changed, _ = _patch_backends(ctx, change)
+    return changed, "backend removed" if changed else "backend already removed"
+
+
+def drain_enable(ctx: Context) -> Result:
+    want = ctx.body["connectionDraining"]["drainingTimeoutSec"]
+
+    def change(bs: dict[str, Any]) -> dict[str, Any] | None:
+        have = (bs.get("connectionDraining") or {}).get("drainingTimeoutSec", 0)
+        return None if have >= want else {"connectionDraining": {"drainingTimeoutSec": want}}
+    changed, _ = _patch_backends(ctx, change)
+    return changed, f"connection draining {want}s" + ("" if changed else " already on")
+
+
+def detach_env(ctx: Context) -> Result:
+    inst_url, att = ctx.url.rsplit("/attachments/", 1)
+    org = inst_url.split("/instances/")[0]
+    if ctx.apis.get(inst_url) is None:
+        return False, "instance already gone"
+    atts = ctx.apis.call("GET", f"{inst_url}/attachments").get("attachments") or []
+    mine = next((a for a in atts if a.get("name") == att), None)
+    if mine is None:
+        return False, "already detached"
+    env = mine["environment"]
+    others = [i["name"] for i in ctx.apis.call("GET", f"{org}/instances").get("instances") or []
+              if f"{org}/instances/{i['name']}" != inst_url and i.get("state") == "ACTIVE"]
+    if not any(env in {a.get("environment") for a in
+                       ctx.apis.call("GET", f"{org}/instances/{o}/attachments")
+                       .get("attachments") or []} for o in others):
+        raise StepRefused(f"environment {env} is attached to no other ACTIVE instance: "
+                          f"refusing to leave it unserved")
+    ctx.call("DELETE", ctx.url)
+    return True, f"{env} detached"
+
+
+def delete_if_exists(ctx: Context) -> Result:
+    got = ctx.apis.get(ctx.url)
+    if got is None:
+        return False, "already gone"
+    if got.get("state") != "DELETING":
+        ctx.call("DELETE", ctx.url)
+    deadline = time.monotonic() + ctx.step.timeout
+    while ctx.apis.get(ctx.url) is not None:           # Apigee: gone once the op is done
+        if time.monotonic() > deadline:
+            raise OperationFailed(f"{ctx.url.rsplit('/', 1)[-1]} still there")
+        time.sleep(ctx.step.interval or 1.0)
+    return True, f"{ctx.url.rsplit('/', 1)[-1]} deleted"
+
+
+ACTIONS: dict[str, Callable[[Context], Result]] = {
+    "kms_keyring_create": create_named, "kms_key_create": create_named,
+    "kms_iam_bind": kms_iam_bind, "address_create": create_named,
+    "peering_update": peering_update, "instance_create": instance_create,
+    "attach_env": attach_env, "neg_create": create_named, "template_create": create_named,
+    "mig_create": create_named, "autoscaler_create": create_named,
+    "backend_add": backend_add, "drain_enable": drain_enable,
+    "backend_remove": backend_remove, "detach_env": detach_env,
+    "instance_delete": delete_if_exists, "neg_delete": delete_if_exists,
+    "autoscaler_delete": delete_if_exists, "mig_delete": delete_if_exists,
+    "template_delete": delete_if_exists,
+}
+
+
+def run(ctx: Context) -> Result:
+    fn = ACTIONS.get(ctx.step.action)
+    if fn is None:
+        raise ValueError(f"unknown region action {ctx.step.action!r}")
+    return fn(ctx)
