@@ -1,0 +1,282 @@
+"""A run folder (plan.json, journal.jsonl, hosts.json) as pandas tables.
+
+The journal is the truth about what happened and the plan about what should have: a row per
+step the journal saw (per attempt, so a resumed run keeps the rows of the attempt that was
+interrupted), plus a row for every plan step that never started. Everything read here was
+masked when the runner wrote it; nothing here knows a secret.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from fleet.components import SERVICES
+from fleet.run.journal import PLAN, read_events, step_key
+
+HOSTS = "hosts.json"
+OK, FAILED, SKIPPED, NOT_RUN, INTERRUPTED = "ok", "failed", "skipped", "not run", "interrupted"
+STEP_COLUMNS = ["run_id", "attempt", "attempt_outcome", "wave_index", "wave", "batch",
+                "batch_label", "host", "dc", "machine", "key", "index", "action", "kind",
+                "command", "start", "end", "duration_s", "status", "exit_status", "error",
+                "output"]
+VERSION_LINE = re.compile(r"^(?P<service>[a-z][a-z0-9-]*?)-(?P<version>\d+\.\d+\.\d+)"
+                          r"-(?P<build>[\w.]+)\s*$", re.M)
+COMPONENT_OF = {service: code for code, service in SERVICES.items()}
+
+
+@dataclass
+class RunData:
+    """What a report needs about one run, read once."""
+
+    folder: Path
+    run_id: str
+    plan: dict[str, Any]
+    hosts: dict[str, dict[str, Any]]
+    events: list[dict[str, Any]]
+    steps: pd.DataFrame
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """ok | failed | interrupted | running: the outcome of the last attempt."""
+        return self.attempts[-1]["outcome"] if self.attempts else "not started"
+
+
+def write_hosts_json(folder: Path, nodes: Iterable[Any]) -> None:
+    """Record the data centre, machine and components of each host at run start, because
+    plan.json names hosts only and the inventory may change before the report is read."""
+    rows = [{"name": n.name, "dc": n.dc, "machine": n.machine,
+             "components": sorted(n.components), "postgres": n.postgres} for n in nodes]
+    (Path(folder) / HOSTS).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+def read_hosts(folder: Path) -> dict[str, dict[str, Any]]:
+    path = Path(folder) / HOSTS
+    if not path.exists():
+        return {}
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {}
+    return {str(r["name"]): r for r in rows if isinstance(r, dict) and "name" in r}
+
+
+def plan_steps(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every step of plan.json with its journal key, in plan order (as the executor keys them:
+    the index counts within one host's chain of one batch)."""
+    out = []
+    for wi, wave in enumerate(plan.get("waves", [])):
+        for bi, batch in enumerate(wave.get("batches", [])):
+            seen: dict[str, int] = {}
+            for s in batch.get("steps", []):
+                i = seen.get(s["host"], 0)
+                seen[s["host"]] = i + 1
+                out.append({"key": step_key(wi, bi, s["host"], i), "wave_index": wi,
+                            "wave": wave["name"], "batch": bi, "batch_label": batch.get("label", ""),
+                            "host": s["host"], "index": i, "action": s["action"],
+                            "kind": s.get("kind", "shell"), "command": s.get("command", "")})
+    return out
+
+
+def attempts_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per attempt: when it started and ended, and how (an attempt without a
+    run_end was killed: interrupted)."""
+    out: dict[int, dict[str, Any]] = {}
+    for e in events:
+        a = int(e.get("attempt", 1))
+        cur = out.setdefault(a, {"attempt": a, "start": e.get("time"), "end": None,
+                                 "outcome": INTERRUPTED, "waves": []})
+        if e.get("event") == "wave_start" and e.get("wave") not in cur["waves"]:
+            cur["waves"].append(e.get("wave"))
+        if e.get("event") == "run_end":
+            cur["end"] = e.get("time")
+            cur["outcome"] = {"ok": OK, "failed": FAILED}.get(e.get("status"), INTERRUPTED)
+        elif e.get("time") is not None:
+            cur["last"] = e.get("time")
+    for cur in out.values():
+        if cur["end"] is None:
+            cur["end"] = cur.get("last", cur["start"])
+    return [out[a] for a in sorted(out)]
+
+
+def _ts(value: Any) -> pd.Timestamp | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return pd.Timestamp(round(float(value) * 1000), unit="ms", tz="UTC")
+
+
+def _row(run_id: str, attempt: int, outcome: str, info: dict[str, Any],
+         hosts: dict[str, dict[str, Any]], labels: dict[tuple[int, int], str]) -> dict[str, Any]:
+    host = info.get("host", "")
+    wi, bi = info.get("wave_index"), info.get("batch")
+    start, end = info.get("start"), info.get("end")
+    return {
+        "run_id": run_id, "attempt": attempt, "attempt_outcome": outcome,
+        "wave_index": wi, "wave": info.get("wave", ""),
+        "batch": None if bi is None else int(bi) + 1,
+        "batch_label": labels.get((wi, bi), ""), "host": host,
+        "dc": hosts.get(host, {}).get("dc"), "machine": hosts.get(host, {}).get("machine"),
+        "key": info.get("key", ""), "index": info.get("index"), "action": info.get("action", ""),
+        "kind": info.get("kind", ""), "command": info.get("command", ""),
+        "start": start, "end": end,
+        "duration_s": round(end - start, 3) if start is not None and end is not None else None,
+        "status": info.get("status", ""), "exit_status": info.get("rc"),
+        "error": info.get("error", ""), "output": info.get("output", ""),
+    }
+
+
+def step_rows(run_id: str, plan: dict[str, Any], events: list[dict[str, Any]],
+              hosts: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The steps table (times as epoch seconds; see ``for_csv`` for the written form)."""
+    planned = plan_steps(plan)
+    labels = {(p["wave_index"], p["batch"]): p["batch_label"] for p in planned}
+    outcome = {a["attempt"]: a["outcome"] for a in attempts_of(events)}
+    rows: list[dict[str, Any]] = []
+    open_: dict[tuple[int, str], dict[str, Any]] = {}
+    seen: set[str] = set()
+    failed_at: dict[tuple[int, int, str], int] = {}      # (wave, batch, host) -> failed index
+    for e in events:
+        kind, a = e.get("event"), int(e.get("attempt", 1))
+        if kind == "step_start":
+            open_[(a, e["key"])] = e
+        elif kind == "step_end":
+            start = open_.pop((a, e["key"]), None)
+            info = dict(e)
+            if start and info.get("command") is None:
+                info["command"] = start.get("command")
+            rows.append(_row(run_id, a, outcome.get(a, INTERRUPTED), info, hosts, labels))
+            seen.add(e["key"])
+            if e.get("status") == FAILED and "/undo" not in e["key"]:
+                failed_at[(e.get("wave_index"), e.get("batch"), e["host"])] = e.get("index", 0)
+    for (a, key), e in open_.items():                    # started, never ended: killed
+        info = dict(e, status=INTERRUPTED, end=None, rc=None, output="",
+                    error="the run stopped while this step ran")
+        rows.append(_row(run_id, a, outcome.get(a, INTERRUPTED), info, hosts, labels))
+        seen.add(key)
+    last = max(outcome) if outcome else 1
+    for p in planned:
+        if p["key"] in seen:
+            continue
+        stop = failed_at.get((p["wave_index"], p["batch"], p["host"]))
+        status = SKIPPED if stop is not None and p["index"] > stop else NOT_RUN
+        rows.append(_row(run_id, last, outcome.get(last, NOT_RUN),
+                         dict(p, status=status, start=None, end=None, rc=None, output="",
+                              error="an earlier step of this host failed" if status == SKIPPED
+                              else ""), hosts, labels))
+    df = pd.DataFrame(rows, columns=STEP_COLUMNS)
+    for c in ("attempt", "wave_index", "batch", "machine", "index", "exit_status"):
+        df[c] = pd.array([None if pd.isna(v) else int(v) for v in df[c]], dtype="Int64")
+    if df.empty:
+        return df
+    order = {p["key"]: i for i, p in enumerate(planned)}
+    df["_plan"] = df["key"].map(lambda k: order.get(str(k).split("/undo")[0], len(order)))
+    df["_t"] = df["start"].fillna(float("inf"))
+    df = df.sort_values(["attempt", "_t", "_plan", "key"], kind="stable")
+    return df.drop(columns=["_plan", "_t"]).reset_index(drop=True)
+
+
+def load_run(folder: Path) -> RunData:
+    folder = Path(folder)
+    plan_path = folder / PLAN
+    plan = json.loads(plan_path.read_text(encoding="utf-8")) if plan_path.exists() else {}
+    events = list(read_events(folder))
+    hosts = read_hosts(folder)
+    steps = step_rows(folder.name, plan, events, hosts)
+    return RunData(folder, folder.name, plan, hosts, events, steps, attempts_of(events))
+
+
+def final_versions(outputs: Iterable[str]) -> dict[str, str]:
+    """component -> version, from any `apigee-all version` lines seen (later wins)."""
+    found: dict[str, str] = {}
+    for text in outputs:
+        for m in VERSION_LINE.finditer(text or ""):
+            code = COMPONENT_OF.get(m.group("service"))
+            if code:
+                found[code] = m.group("version")
+    return found
+
+
+def host_rows(data: RunData) -> pd.DataFrame:
+    """One row per host of the plan (and of hosts.json): what ran there and how it ended."""
+    df = data.steps
+    names = list(dict.fromkeys(list(df["host"]) if not df.empty else []))
+    names += [h for h in data.hosts if h not in names]
+    rows = []
+    for name in names:
+        meta = data.hosts.get(name, {})
+        mine = df[df["host"] == name] if not df.empty else df
+        ran = mine[mine["start"].notna()] if not mine.empty else mine
+        counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
+        ok_outputs = ran[ran["status"] == OK]["output"] if not ran.empty else []
+        versions = final_versions(ok_outputs)
+        if counts.get(FAILED):
+            outcome = FAILED
+        elif counts.get(INTERRUPTED):
+            outcome = INTERRUPTED
+        elif counts.get(NOT_RUN) or counts.get(SKIPPED):
+            outcome = "incomplete"
+        else:
+            outcome = OK
+        first = ran["start"].min() if not ran.empty else None
+        last = ran["end"].max() if not ran.empty else None
+        rows.append({
+            "host": name, "dc": meta.get("dc"), "machine": meta.get("machine"),
+            "components": " ".join(meta.get("components") or []),
+            "postgres": meta.get("postgres") or "", "outcome": outcome,
+            "waves_run": " ".join(dict.fromkeys(ran["wave"])) if not ran.empty else "",
+            "steps_ok": int(counts.get(OK, 0)), "steps_failed": int(counts.get(FAILED, 0)),
+            "steps_interrupted": int(counts.get(INTERRUPTED, 0)),
+            "steps_skipped": int(counts.get(SKIPPED, 0)),
+            "steps_not_run": int(counts.get(NOT_RUN, 0)),
+            "first_start": first, "last_end": last,
+            "busy_s": round(float(ran["duration_s"].sum()), 3) if not ran.empty else 0.0,
+            "final_versions": " ".join(f"{c}={v}" for c, v in sorted(versions.items())),
+        })
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["machine"] = pd.array([None if pd.isna(v) else int(v) for v in out["machine"]],
+                                  dtype="Int64")
+    return out
+
+
+def wave_rows(data: RunData) -> pd.DataFrame:
+    """One row per wave of the plan: hosts, step counts, when, how it ended."""
+    df = data.steps
+    rows = []
+    for wi, wave in enumerate(data.plan.get("waves", [])):
+        mine = df[df["wave_index"] == wi] if not df.empty else df
+        counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
+        ran = mine[mine["start"].notna()] if not mine.empty else mine
+        status = (FAILED if counts.get(FAILED) else INTERRUPTED if counts.get(INTERRUPTED)
+                  else NOT_RUN if ran.empty else "incomplete"
+                  if counts.get(NOT_RUN) or counts.get(SKIPPED) else OK)
+        rows.append({"wave": wave["name"], "status": status,
+                     "hosts": " ".join(dict.fromkeys(mine["host"])) if not mine.empty else "",
+                     "batches": len(wave.get("batches", [])),
+                     **{f"steps_{k.replace(' ', '_')}": int(counts.get(k, 0))
+                        for k in (OK, FAILED, INTERRUPTED, SKIPPED, NOT_RUN)},
+                     "start": ran["start"].min() if not ran.empty else None,
+                     "end": ran["end"].max() if not ran.empty else None})
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["duration_s"] = (out["end"] - out["start"]).round(1)
+    return out
+
+
+def iso(value: Any) -> str:
+    ts = _ts(value)
+    return "" if ts is None else ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def for_csv(df: pd.DataFrame, time_columns: Iterable[str]) -> pd.DataFrame:
+    """Epoch seconds as ISO 8601 UTC text, for people and spreadsheets."""
+    out = df.copy()
+    for c in time_columns:
+        if c in out:
+            out[c] = out[c].map(iso)
+    return out

@@ -1,0 +1,118 @@
+"""The files of a run folder that a person reads: steps.csv, hosts.csv, waves.csv,
+timeline.png and report.html (outcome and failures first, the timeline, then per wave and
+per host). Rewritten from the journal after every attempt, so a resumed run's report covers
+every attempt."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fleet.reports import html
+from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
+                                  host_rows, iso, load_run, wave_rows)
+from fleet.reports.timeline import render_png
+
+STEP_VIEW = ["attempt", "batch", "host", "action", "status", "start", "duration_s",
+             "exit_status", "error"]
+HOST_VIEW = ["host", "dc", "machine", "components", "postgres", "outcome", "waves_run",
+             "steps_ok", "steps_failed", "steps_interrupted", "steps_skipped", "steps_not_run",
+             "first_start", "last_end", "busy_s", "final_versions"]
+
+
+def write_run_reports(folder: Path) -> None:
+    """Write every report file of the run folder ``reports/RUN_ID/`` from its journal."""
+    folder = Path(folder)
+    data = load_run(folder)
+    hosts = host_rows(data)
+    waves = wave_rows(data)
+    for_csv(data.steps, ["start", "end"]).to_csv(folder / "steps.csv", index=False)
+    for_csv(hosts, ["first_start", "last_end"]).to_csv(folder / "hosts.csv", index=False)
+    for_csv(waves, ["start", "end"]).to_csv(folder / "waves.csv", index=False)
+    png = render_png(data.steps, data.hosts, f"run {data.run_id}")
+    (folder / "timeline.png").write_bytes(png)
+    (folder / "report.html").write_text(render_html(data, hosts, waves, png), encoding="utf-8")
+
+
+def _headline(data: RunData) -> tuple[str, str]:
+    s = data.steps
+    n = {k: int((s["status"] == k).sum()) if not s.empty else 0
+         for k in (OK, FAILED, INTERRUPTED, SKIPPED, NOT_RUN)}
+    att = data.attempts[-1] if data.attempts else None
+    took = f" in {att['end'] - data.attempts[0]['start']:.0f}s" if att and att["end"] else ""
+    counts = ", ".join(f"{v} {k}" for k, v in n.items() if v)
+    tries = f" after {len(data.attempts)} attempts" if len(data.attempts) > 1 else ""
+    outcome = data.outcome
+    if outcome == OK and not n[NOT_RUN]:
+        return "ok", f"Completed{tries}{took}: {counts}."
+    if outcome == OK:
+        return "ok", f"Completed the selected waves{tries}{took}: {counts}."
+    if outcome == FAILED:
+        return "failed", f"FAILED{tries}{took}: {counts}. Fix the cause, then " \
+                         f"python runner.py --resume {data.run_id}"
+    return "warn", f"INTERRUPTED{tries}{took}: {counts}. Resume with " \
+                   f"python runner.py --resume {data.run_id}"
+
+
+def _failures(data: RunData) -> list[str]:
+    s = data.steps
+    bad = s[s["status"].isin([FAILED, INTERRUPTED])] if not s.empty else s
+    if bad.empty:
+        return [html.heading("Failures", "failures"), html.fragment("<p>No step failed.</p>")]
+    last = data.attempts[-1]["attempt"] if data.attempts else 1
+    parts = [html.heading("Failures", "failures")]
+    for _, r in bad.iterrows():
+        later = " (an earlier attempt; the run was resumed since)" if r["attempt"] != last else ""
+        head = (f"{r['status'].upper()}: {r['host']} — {r['action']} "
+                f"(wave {r['wave']}, batch {r['batch']}, attempt {r['attempt']}){later}")
+        rc = "" if pd.isna(r["exit_status"]) or "exit status" in str(r["error"]) \
+            else f"exit status {int(r['exit_status'])}; "
+        parts.append(html.fragment(
+            "<div class='failure'><p><b>{{ h }}</b><br>{{ rc }}{{ err }}</p>"
+            "<p class='meta'>command: <code>{{ cmd }}</code></p>"
+            "{% if out %}<pre>{{ out }}</pre>{% endif %}</div>",
+            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or ""))
+    return parts
+
+
+def _attempts(data: RunData) -> str:
+    rows = [{"attempt": a["attempt"], "outcome": a["outcome"], "start": iso(a["start"]),
+             "end": iso(a["end"]), "waves": " ".join(w for w in a["waves"] if w)}
+            for a in data.attempts]
+    return html.table(pd.DataFrame(rows), empty="the run has not started")
+
+
+def _steps_view(df: pd.DataFrame) -> pd.DataFrame:
+    return for_csv(df, ["start"])[STEP_VIEW]
+
+
+def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: bytes) -> str:
+    kind, text = _headline(data)
+    plan: dict[str, Any] = data.plan
+    parts = [html.fragment("<p class='meta'>target {{ t }} · mode {{ m }} · {{ n }} host(s) · "
+                           "{{ w }} wave(s)</p>", t=plan.get("target", "?"),
+                           m=plan.get("mode", "?"), n=len(hosts), w=len(waves)),
+             html.banner(kind, text)]
+    parts += _failures(data)
+    parts += [html.heading("Timeline", "timeline-section"),
+              html.png_img(png, f"timeline of run {data.run_id}: one row per host")]
+    parts += [html.heading("Attempts"), _attempts(data)]
+    parts += [html.heading("Waves", "waves"),
+              html.table(for_csv(waves, ["start", "end"]), empty="the plan has no wave")]
+    s = data.steps
+    for _, w in waves.iterrows():
+        mine = s[s["wave"] == w["wave"]]
+        parts.append(html.details(f"{w['wave']}: {w['status']} ({len(mine)} step(s))",
+                                  html.table(_steps_view(mine)), open_=w["status"] == FAILED))
+    parts += [html.heading("Hosts", "hosts"),
+              html.table(for_csv(hosts, ["first_start", "last_end"])[HOST_VIEW]
+                         if not hosts.empty else hosts)]
+    for _, h in hosts.iterrows():
+        mine = s[s["host"] == h["host"]]
+        parts.append(html.details(f"{h['host']}: {h['outcome']} ({len(mine)} step(s))",
+                                  html.table(_steps_view(mine)), open_=h["outcome"] == FAILED))
+    parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
+                               "last lines of output, is in the run folder {{ f }}.</p>",
+                               f=str(data.folder)))
+    return html.page(f"Edge update run {data.run_id}", parts)
