@@ -82,6 +82,8 @@ class HostState:
     selinux: str = "Disabled"
     yum: list[list[str]] = field(default_factory=list)
     queue: int = 0                               # messages in the analytics queue (qpid hosts)
+    queue_in: int = 0
+    queue_out: int = 0
     buffer: int = 0                              # analytics buffered in this MP
     # PostgreSQL
     pg_epoch: int = 1                            # master: data generation; standby: synced one
@@ -116,6 +118,7 @@ class Violation:
     host: str | None
     message: str
     at: float = field(default_factory=time.time)
+    final: bool = False                          # recomputed by each final verdict
 
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "host": self.host, "message": self.message}
@@ -138,6 +141,7 @@ class LabState:
     probe_failures: list[str] = field(default_factory=list)
     commands: list[dict[str, Any]] = field(default_factory=list)   # every emulated argv
     exec_lines: list[tuple[str, str]] = field(default_factory=list)  # (host, ssh exec command)
+    pg_checks: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # host -> (kind, line, t)
 
     # --- lookups -------------------------------------------------------------------
     def by_address(self, addr: str) -> HostState | None:
@@ -156,11 +160,11 @@ class LabState:
         return next((s for s in self.servers.values() if s.host == host and s.code == code), None)
 
     # --- changes -------------------------------------------------------------------
-    def violate(self, rule: int, host: str | None, message: str) -> None:
+    def violate(self, rule: int, host: str | None, message: str, final: bool = False) -> None:
         """Record a judgement once (same rule, host and message are not repeated)."""
         if any(v.rule == rule and v.host == host and v.message == message for v in self.violations):
             return
-        self.violations.append(Violation(rule, host, message))
+        self.violations.append(Violation(rule, host, message, final=final))
 
     def register(self, host: HostState, code: str) -> None:
         if code in SERVER_TYPES or code == "ms":

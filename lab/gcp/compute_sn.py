@@ -278,6 +278,9 @@ def patch_bs(w: World, m: re.Match, q: dict, b: dict) -> Result:
                                 f"'{x.get('group')}'. The resource does not exist.",
                            reason="invalid")
     name = m["name"]
+    if any(not o.done and o.target == bs["selfLink"] for o in w.ops.values()):
+        raise ApiError(400, f"The resource 'projects/{w.project}/global/backendServices/{name}' "
+                            f"is not ready", reason="resourceNotReady")
 
     def done() -> None:
         cur = w.backend_services[name]

@@ -1,0 +1,110 @@
+"""Command line: ``python -m lab start|stop|verdict|fault|topologies|demo``.
+
+``start`` daemonizes the lab (``_serve`` is the daemon's own entry point) and returns
+once every host accepts SSH.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from lab import Lab, LabError
+
+
+def _start_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--topology", default="5-node")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument("--probe", action="store_true")
+    p.add_argument("--nodes", type=int)
+    p.add_argument("--dcs", type=int)
+    p.add_argument("--mirror", type=Path, help="emulate this Nornir SimpleInventory directory")
+    p.add_argument("--repo-mode", choices=("internet", "mirror", "tar"), default="internet")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    _start_args(sub.add_parser("start", help="start a lab installation in the background"))
+    _start_args(sub.add_parser("_serve", help=argparse.SUPPRESS))
+    p = sub.add_parser("stop", help="stop the lab in DIR")
+    p.add_argument("--dir", required=True, type=Path)
+    p = sub.add_parser("verdict", help="judge what was done so far (exit 1 on violations)")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("--final", action="store_true", help="apply the end-of-run judgements")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("fault", help="inject a fault on a host")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("--host", required=True)
+    p.add_argument("--kind", required=True)
+    p.add_argument("--match")
+    p = sub.add_parser("clear-faults", help="remove injected faults")
+    p.add_argument("--dir", required=True, type=Path)
+    p.add_argument("--host")
+    p = sub.add_parser("state", help="print the lab state as JSON")
+    p.add_argument("--dir", required=True, type=Path)
+    sub.add_parser("topologies", help="list the topologies")
+    sub.add_parser("demo", help="start a lab and run a full update against it")
+    return ap
+
+
+def serve(a: argparse.Namespace) -> int:
+    from lab.server import LabServer
+    server = LabServer(a.dir, a.topology, a.speed, a.probe, a.nodes, a.dcs, a.mirror, a.repo_mode)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(server.run())
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: server.stopping and server.stopping.set())
+        await task
+
+    asyncio.run(main())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    try:
+        if a.cmd == "_serve":
+            return serve(a)
+        if a.cmd == "start":
+            lab = Lab.start(a.topology, a.dir, a.speed, a.probe, a.nodes, a.dcs, a.mirror,
+                            a.repo_mode, daemon=True)
+            print(f"lab started: {len(lab.hosts)} hosts, ssh port {lab.port}, API {lab.management_url}")
+            for k in ("inventory", "config", "secrets", "known_hosts"):
+                print(f"  {k:12} {lab.info[k]}")
+            print(f"  {'log':12} {lab.directory / 'lab.log'}")
+            return 0
+        if a.cmd == "stop":
+            Lab.attach(a.dir).stop()
+            print("lab stopped")
+            return 0
+        if a.cmd == "verdict":
+            v = Lab.attach(a.dir).verdict(final=a.final)
+            print(json.dumps(v.to_json(), indent=2) if a.json else v.text())
+            return 0 if v.ok else 1
+        if a.cmd == "fault":
+            Lab.attach(a.dir).fault(a.host, a.kind, a.match)
+            return 0
+        if a.cmd == "clear-faults":
+            Lab.attach(a.dir).clear_faults(a.host)
+            return 0
+        if a.cmd == "state":
+            print(json.dumps(Lab.attach(a.dir).state(), indent=2))
+            return 0
+        if a.cmd == "topologies":
+            from lab.topologies import describe
+            print(describe())
+            return 0
+        if a.cmd == "demo":
+            print("python -m lab demo: not written yet (the runner's demo lives with the runner)")
+            return 2
+    except LabError as exc:
+        print(f"lab: {exc}", file=sys.stderr)
+        return 2
+    return 2

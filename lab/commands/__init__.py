@@ -1,0 +1,99 @@
+"""Emulated node commands: the context every handler gets, and the registry by name.
+
+A handler is ``async def handler(ctx) -> int``; it writes output through ``ctx`` and returns
+the exit status. Handlers run on the lab's event loop, so they may change state freely.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from lab.state import HostState, LabState
+
+if TYPE_CHECKING:
+    from lab.server import LabServer
+
+# Durations in seconds at speed 1 (multiplied by the lab's speed).
+DURATIONS = {"update": 12.0, "update_extra": 2.0, "bootstrap": 6.0, "setup_update": 3.0,
+             "start": 2.0, "stop": 1.5, "db_upgrade": 8.0, "replication": 6.0, "setup": 15.0,
+             "validate": 5.0, "yum": 1.0}
+MIN_DURATION = 0.02   # even at speed 0 a stop/start is visible to concurrent commands
+
+
+class CommandError(Exception):
+    """Ends a command with a message on stderr and a status."""
+
+    def __init__(self, message: str, rc: int = 1) -> None:
+        super().__init__(message)
+        self.rc = rc
+
+
+@dataclass
+class Ctx:
+    lab: "LabServer"
+    host: HostState
+    cmd: str
+    argv: list[str]
+    cwd: str
+    tty: bool
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    @property
+    def st(self) -> LabState:
+        return self.lab.state
+
+    def _send(self, frame: dict) -> None:
+        self.writer.write(json.dumps(frame).encode() + b"\n")
+
+    def out(self, text: str = "", end: str = "\n") -> None:
+        self._send({"o": text + end})
+
+    def err(self, text: str, end: str = "\n") -> None:
+        self._send({"e": text + end})
+
+    async def readline(self, echo: bool = True) -> str | None:
+        self._send({"readline": {"echo": echo}})
+        await self.writer.drain()
+        raw = await self.reader.readline()
+        return json.loads(raw).get("line") if raw else None
+
+    async def readall(self) -> str:
+        self._send({"readall": True})
+        await self.writer.drain()
+        raw = await self.reader.readline()
+        return json.loads(raw).get("data", "") if raw else ""
+
+    async def sleep(self, what: str, factor: float = 1.0) -> None:
+        await asyncio.sleep(max(DURATIONS[what] * factor * self.lab.speed, MIN_DURATION))
+
+    def path(self, p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else Path(self.cwd) / q
+
+    def log(self, name: str, text: str) -> None:
+        """Append to a log file under the host's Apigee root (as the real scripts do)."""
+        d = self.host.root / "var" / "log" / "apigee-setup"
+        d.mkdir(parents=True, exist_ok=True)
+        with open(d / name, "a") as f:
+            f.write(text + "\n")
+
+
+Handler = Callable[[Ctx], Awaitable[int]]
+REGISTRY: dict[str, Handler] = {}
+
+
+def command(*names: str) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        for n in names:
+            REGISTRY[n] = fn
+        return fn
+    return deco
+
+
+def load_all() -> dict[str, Handler]:
+    from lab.commands import apigee, bootstrap, postgres, system, update  # noqa: F401
+    return REGISTRY

@@ -1,0 +1,198 @@
+"""apigee-service, apigee-all and setup.sh: per-service verbs and whole-node operations."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fleet.components import PROFILES, SERVICES
+from lab.commands import Ctx, CommandError, command
+from lab.commands.postgres import POSTGRES_VERBS
+from lab.commands.update import ordered, read_config, start, stop, update_components
+from lab.layout import install_apigee_stubs, write_pgdata, write_postgres_files
+from lab.state import SERVICE_COMPONENT, TARGET, build_number
+
+SPECIAL = ("apigee-setup", "apigee-validate", "apigee-provision", "apigee-service")
+
+
+def _version_line(service: str, version: str) -> str:
+    return f"{service}-{version}-{build_number(service, version)}"
+
+
+async def wait_for_ready(ctx: Ctx, code: str) -> int:
+    h = ctx.host
+    deadline = time.monotonic() + max(2.0, 30 * ctx.lab.speed)
+    while time.monotonic() < deadline:
+        if h.up(code):
+            ctx.out(f"{SERVICES[code]} is ready")
+            return 0
+        if h.components[code].state == "stopped":
+            break
+        await asyncio.sleep(0.02)
+    ctx.err(f"{SERVICES[code]} is not ready (state: {h.components[code].state})")
+    return 1
+
+
+async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
+    h, st = ctx.host, ctx.st
+    if service == "apigee-setup":
+        if verb == "version":
+            ctx.out(_version_line("apigee-setup", h.setup_version))
+            return 0
+        if verb == "update":
+            if h.repo_version != TARGET:
+                raise CommandError("ERROR: the 4.18.01 repository is not configured on this node; "
+                                   "run bootstrap_4.18.01.sh first")
+            await ctx.sleep("setup_update")
+            h.setup_version = TARGET
+            install_apigee_stubs(h, ctx.lab.sock)
+            ctx.out(f"apigee-setup updated to {_version_line('apigee-setup', TARGET)}")
+            return 0
+        if verb == "install":
+            if h.repo_version is None:
+                raise CommandError("ERROR: apigee-service is not bootstrapped on this node")
+            await ctx.sleep("setup_update")
+            h.setup_version = h.repo_version
+            install_apigee_stubs(h, ctx.lab.sock)
+            ctx.out(f"apigee-setup installed: {_version_line('apigee-setup', h.setup_version)}")
+            return 0
+    if service in ("apigee-validate", "apigee-provision"):
+        if verb == "update":
+            if not st.prepared(h):
+                raise CommandError(f"ERROR: run 'apigee-service apigee-setup update' before {service} update")
+            await ctx.sleep("setup_update")
+            setattr(h, "validate_updated" if service == "apigee-validate" else "provision_updated", True)
+            ctx.out(f"{service} updated to {_version_line(service, TARGET)}")
+            return 0
+        if verb == "version":
+            done = h.validate_updated if service == "apigee-validate" else h.provision_updated
+            ctx.out(_version_line(service, TARGET if done else "4.16.09"))
+            return 0
+        if service == "apigee-validate" and verb in ("setup", "clean"):
+            read_config(ctx, rest[rest.index("-f") + 1] if "-f" in rest and len(rest) > rest.index("-f") + 1 else None)
+            await ctx.sleep("validate")
+            if verb == "clean":
+                ctx.out("Deleting organization VALIDATE ... HTTP 200\nDeleting test users ... HTTP 200")
+                return 0
+            down = [f"{x.name}:{c.service}" for x in st.hosts.values() if x.installed and not x.retired
+                    and x.postgres != "rollback_standby" for c in x.components.values() if not c.up]
+            ctx.out("Creating organization VALIDATE ... HTTP 201")
+            ctx.out("Deploying proxy apigee-validate-health-check ... HTTP 200")
+            if down:
+                ctx.out("Calling proxy apigee-validate-health-check ... HTTP 503")
+                ctx.err("ERROR: validation failed; components down: " + ", ".join(down))
+                return 1
+            ctx.out("Calling proxy apigee-validate-health-check ... HTTP 200\nValidation successful")
+            return 0
+    if service == "apigee-service" and verb == "version":
+        ctx.out(_version_line("apigee-service", h.repo_version or "4.16.09"))
+        return 0
+    raise CommandError(f"apigee-service: {service}: unsupported action '{verb}'")
+
+
+@command("apigee-service")
+async def apigee_service(ctx: Ctx) -> int:
+    if len(ctx.argv) < 2:
+        ctx.err("Usage: apigee-service COMPONENT ACTION [ARGS]")
+        return 1
+    service, verb, rest = ctx.argv[0], ctx.argv[1], ctx.argv[2:]
+    if service in SPECIAL:
+        return await special(ctx, service, verb, rest)
+    code = SERVICE_COMPONENT.get(service)
+    if code is None:
+        raise CommandError(f"apigee-service: unknown component '{service}'")
+    h = ctx.host
+    if verb == "install":
+        if not h.has(code):
+            await ctx.sleep("setup")
+            ctx.st.install(h, [code], h.repo_version or "4.16.09")
+        ctx.out(f"{service} is installed")
+        return 0
+    if not h.has(code):
+        raise CommandError(f"apigee-service: {service} is not installed on this node")
+    if verb in POSTGRES_VERBS and code == "ps":
+        return await POSTGRES_VERBS[verb](ctx, rest)
+    comp = h.components[code]
+    if verb == "status":
+        ctx.out(f"{service} is {'running' if comp.up else 'not running'}")
+        return 0 if comp.up else 1
+    if verb == "version":
+        ctx.out(_version_line(service, comp.version))
+        return 0
+    if verb == "start":
+        await start(ctx, [code])
+        return 0
+    if verb == "stop":
+        await stop(ctx, [code])
+        return 0
+    if verb == "restart":
+        await stop(ctx, [code])
+        await start(ctx, [code])
+        return 0
+    if verb == "wait_for_ready":
+        return await wait_for_ready(ctx, code)
+    if verb == "update":
+        await update_components(ctx, [code], f"apigee-service {service} update")
+        return 0
+    raise CommandError(f"apigee-service: {service}: unsupported action '{verb}'")
+
+
+@command("apigee-all")
+async def apigee_all(ctx: Ctx) -> int:
+    h = ctx.host
+    verb = ctx.argv[0] if ctx.argv else ""
+    codes = ordered(list(h.components))
+    if verb == "version":
+        for c in codes:
+            ctx.out(_version_line(h.components[c].service, h.components[c].version))
+        return 0
+    if verb == "status":
+        for c in codes:
+            ctx.out(f"{h.components[c].service} is {'running' if h.up(c) else 'not running'}")
+        return 0 if all(h.up(c) for c in codes) else 1
+    if verb == "start":
+        await start(ctx, codes)
+        h.retired = False
+        return 0
+    if verb == "stop":
+        await stop(ctx, codes)
+        h.retired = h.postgres == "rollback_standby"
+        return 0
+    ctx.err("Usage: apigee-all start|stop|restart|status|version")
+    return 1
+
+
+@command("setup.sh")
+async def setup_sh(ctx: Ctx) -> int:
+    """Installs a profile at the version of the configured repository (used for the rollback standby)."""
+    a = ctx.argv
+    profile = a[a.index("-p") + 1] if "-p" in a and len(a) > a.index("-p") + 1 else None
+    if profile not in PROFILES:
+        ctx.err(f"ERROR: unknown or missing profile {profile!r} (setup.sh -p PROFILE -f FILE)")
+        return 1
+    conf = read_config(ctx, a[a.index("-f") + 1] if "-f" in a and len(a) > a.index("-f") + 1 else None)
+    h, st = ctx.host, ctx.st
+    version = h.setup_version
+    codes = list(PROFILES[profile])
+    if "ps" in codes and conf.get("PG_STANDBY") == h.address:
+        master = st.by_address(conf.get("PG_MASTER", ""))
+        if master is None or not master.up("ps"):
+            raise CommandError(f"ERROR: PostgreSQL master {conf.get('PG_MASTER')} is not reachable")
+        if h.address not in master.pg_hba.read_text():
+            raise CommandError(f"ERROR: replication refused: pg_hba.conf on {master.address} has no "
+                               f"entry for {h.address}")
+        if master.components["ps"].version != version:
+            raise CommandError("ERROR: cannot replicate from a PostgreSQL master of another major version")
+        h.postgres = h.postgres or "standby"
+        h.pg_epoch, h.pg_synced = master.pg_epoch, True
+    ctx.out(f"Installing profile {profile} ({', '.join(SERVICES[c] for c in codes)}) version {version}")
+    await ctx.sleep("setup")
+    st.install(h, codes, version)
+    if h.postgres == "rollback_standby" and version == TARGET:
+        st.violate(12, h.name, "rollback standby installed at 4.18.01 instead of 4.16.09")
+    install_apigee_stubs(h, ctx.lab.sock)
+    if "ps" in codes:
+        if not h.pg_properties.exists():
+            write_postgres_files(h, st)
+        write_pgdata(h, version)
+    ctx.out(f"Setup of profile {profile} completed successfully")
+    return 0

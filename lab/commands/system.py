@@ -1,0 +1,231 @@
+"""OS-level commands of a node: iptables, crontab, getenforce, yum, qpid-stat, curl."""
+from __future__ import annotations
+
+import ipaddress
+
+from lab.commands import Ctx, command
+from lab.state import ANALYTICS_QUEUE, OPERATOR_RULE, HostState, LabState
+
+ALIASES = {"--destination-port": "--dport", "--source-port": "--sport", "--source": "-s",
+           "--destination": "-d", "--protocol": "-p", "--jump": "-j", "--in-interface": "-i",
+           "--append": "-A", "--delete": "-D"}
+
+
+def normalize(rule: list[str]) -> list[str]:
+    """Canonical form for comparing rules: long options aliased, ``-m tcp`` dropped."""
+    out: list[str] = []
+    skip = False
+    for i, a in enumerate(rule):
+        if skip:
+            skip = False
+            continue
+        if a in ("-m", "--match") and i + 1 < len(rule) and rule[i + 1] == "tcp":
+            skip = True
+            continue
+        out.append(ALIASES.get(a, a))
+    return out
+
+
+def _opt(rule: list[str], name: str) -> tuple[str | None, bool]:
+    """Value of an option and whether it is negated with a preceding ``!``."""
+    r = normalize(rule)
+    for i, a in enumerate(r):
+        if a == name and i + 1 < len(r):
+            return r[i + 1], i > 0 and r[i - 1] == "!"
+    return None, False
+
+
+def _src_match(st: LabState, spec: str, src: str) -> bool:
+    target = st.by_address(spec)
+    if target is not None:
+        return target.address == src
+    try:
+        return ipaddress.ip_address(src) in ipaddress.ip_network(spec, strict=False)
+    except ValueError:
+        return False
+
+
+def blocked(st: LabState, h: HostState, port: int, src: str) -> bool:
+    """Whether the host's INPUT chain drops/rejects TCP to ``port`` from ``src``."""
+    iface = "lo" if src == h.address else "eth0"
+    for rule in h.firewall:
+        if len(rule) < 2 or rule[1] != "INPUT":
+            continue
+        dport, _ = _opt(rule, "--dport")
+        if dport is not None and dport != str(port):
+            continue
+        s, neg = _opt(rule, "-s")
+        if s is not None and _src_match(st, s, src) == neg:
+            continue
+        i, ineg = _opt(rule, "-i")
+        if i is not None and (i == iface) == ineg:
+            continue
+        target, _ = _opt(rule, "-j")
+        return target in ("DROP", "REJECT")
+    return False
+
+
+def _listing(h: HostState, numeric: bool) -> list[str]:
+    out = []
+    for chain in ("INPUT", "FORWARD", "OUTPUT"):
+        out += [f"Chain {chain} (policy ACCEPT)", f"{'target':<10} prot opt {'source':<20} destination"]
+        for rule in h.firewall:
+            if rule[1] != chain:
+                continue
+            target, _ = _opt(rule, "-j")
+            proto, _ = _opt(rule, "-p")
+            s, neg = _opt(rule, "-s")
+            src = ("!" if neg else "") + (s or "0.0.0.0/0")
+            extra = []
+            dport, _ = _opt(rule, "--dport")
+            if dport:
+                extra.append(f"{proto or 'tcp'} dpt:{dport}")
+            if target == "REJECT":
+                extra.append("reject-with icmp-port-unreachable")
+            out.append(f"{target or '':<10} {proto or 'all':<4} --  {src:<20} {'0.0.0.0/0':<20} {' '.join(extra)}".rstrip())
+        out.append("")
+    return out[:-1]
+
+
+def _check_operator_rule(ctx: Ctx) -> None:
+    if normalize(OPERATOR_RULE) not in [normalize(r) for r in ctx.host.firewall]:
+        ctx.st.violate(3, ctx.host.name, "operator firewall rule removed: " + " ".join(OPERATOR_RULE)
+                       + f" (by `iptables {' '.join(ctx.argv)}`)")
+
+
+@command("iptables")
+async def iptables(ctx: Ctx) -> int:
+    a = [x for x in ctx.argv if x not in ("-w", "--wait")]
+    h = ctx.host
+    if not a:
+        ctx.err("iptables v1.4.21: no command specified\nTry `iptables -h' for more information.")
+        return 2
+    op = ALIASES.get(a[0], a[0])
+    if op in ("-L", "--list"):
+        ctx.out("\n".join(_listing(h, "-n" in a)))
+        return 0
+    if op in ("-S", "--list-rules"):
+        ctx.out("\n".join(["-P INPUT ACCEPT", "-P FORWARD ACCEPT", "-P OUTPUT ACCEPT"]
+                          + [" ".join(r) for r in h.firewall]))
+        return 0
+    if op in ("-F", "--flush"):
+        chain = a[1] if len(a) > 1 else None
+        h.firewall = [r for r in h.firewall if chain is not None and r[1] != chain]
+        _check_operator_rule(ctx)
+        return 0
+    if op in ("-A", "-D", "-C", "-I") and len(a) >= 2:
+        rule = ["-A", a[1]] + a[2:]
+        if op == "-A":
+            h.firewall.append(rule)
+            return 0
+        if op == "-I":
+            h.firewall.insert(0, rule)
+            return 0
+        if op == "-D" and len(a) == 3 and a[2].isdigit():
+            n = int(a[2])
+            chain_rules = [r for r in h.firewall if r[1] == a[1]]
+            if not 1 <= n <= len(chain_rules):
+                ctx.err("iptables: Index of deletion too big.")
+                return 1
+            h.firewall.remove(chain_rules[n - 1])
+            _check_operator_rule(ctx)
+            return 0
+        key = normalize(rule)
+        for r in h.firewall:
+            if normalize(r) == key:
+                if op == "-D":
+                    h.firewall.remove(r)
+                    _check_operator_rule(ctx)
+                return 0
+        ctx.err("iptables: Bad rule (does a matching rule exist in that chain?).")
+        return 1
+    ctx.err(f"iptables v1.4.21: unknown option \"{a[0]}\"\nTry `iptables -h' for more information.")
+    return 2
+
+
+@command("crontab")
+async def crontab(ctx: Ctx) -> int:
+    a = list(ctx.argv)
+    if "-u" in a:
+        i = a.index("-u")
+        del a[i:i + 2]
+    h = ctx.host
+    if a == ["-l"]:
+        if h.crontab is None:
+            ctx.err("no crontab for apigee")
+            return 1
+        ctx.out(h.crontab, end="")
+        return 0
+    if a == ["-r"]:
+        h.crontab = None
+        return 0
+    if len(a) == 1 and not a[0].startswith("-") or a == ["-"]:
+        if a == ["-"]:
+            text = await ctx.readall()
+        else:
+            try:
+                text = ctx.path(a[0]).read_text()
+            except OSError as exc:
+                ctx.err(f"crontab: {a[0]}: {exc.strerror}")
+                return 1
+        h.crontab = text if text.endswith("\n") or not text else text + "\n"
+        return 0
+    ctx.err("usage:\tcrontab [-u user] file\n\tcrontab [-u user] [ -e | -l | -r ]")
+    return 1
+
+
+@command("getenforce")
+async def getenforce(ctx: Ctx) -> int:
+    ctx.out(ctx.host.selinux)
+    return 0
+
+
+@command("yum")
+async def yum(ctx: Ctx) -> int:
+    ctx.host.yum.append(["yum"] + ctx.argv)
+    ctx.out("Loaded plugins: fastestmirror, priorities")
+    ctx.out("Loading mirror speeds from cached hostfile")
+    await ctx.sleep("yum")
+    pkgs = [x for x in ctx.argv if not x.startswith("-") and x not in ("install", "update")]
+    for p in pkgs:
+        ctx.out(f"Package {p} already installed and latest version" if "install" in ctx.argv
+                else f"No packages marked for update: {p}")
+    ctx.out("Nothing to do")
+    return 0
+
+
+@command("yum-config-manager")
+async def yum_config_manager(ctx: Ctx) -> int:
+    ctx.host.yum.append(["yum-config-manager"] + ctx.argv)
+    ctx.out("Loaded plugins: fastestmirror, priorities")
+    for repo in ctx.argv[ctx.argv.index("--enable") + 1:] if "--enable" in ctx.argv else []:
+        ctx.out(f"================= repo: {repo} =================\nenabled = True")
+    return 0
+
+
+@command("qpid-stat")
+async def qpid_stat(ctx: Ctx) -> int:
+    h = ctx.host
+    if not h.up("qpid"):
+        ctx.err("Failed: ConnectionError: [Errno 111] Connection refused")
+        return 1
+    if "-q" not in ctx.argv:
+        ctx.err("Usage: qpid-stat [OPTIONS] [broker-addr]  (the lab supports -q)")
+        return 1
+    head = ["queue", "dur", "autoDel", "excl", "msg", "msgIn", "msgOut", "bytes", "bytesIn",
+            "bytesOut", "cons", "bind"]
+    rows = [[ANALYTICS_QUEUE, "Y", "", "", str(h.queue), str(h.queue_in), str(h.queue_out),
+             str(h.queue * 1200), str(h.queue_in * 1200), str(h.queue_out * 1200),
+             "1" if h.up("qs") else "0", "2"],
+            [f"{h.name}-qmf-session-0a3f:0.0", "", "Y", "Y", "0", "4", "4", "0", "2.1k", "2.1k", "1", "2"]]
+    w = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
+
+    def fmt(r: list[str]) -> str:
+        return "  " + "  ".join(r[0].ljust(w[0]) if i == 0 else r[i].rjust(w[i]) for i in range(len(r)))
+
+    ctx.out("Queues")
+    ctx.out(fmt(head))
+    ctx.out("  " + "=" * (sum(w) + 2 * (len(w) - 1)))
+    for r in rows:
+        ctx.out(fmt(r))
+    return 0

@@ -1,0 +1,141 @@
+"""The installation behaving over time: analytics flow and the traffic probe.
+
+Ticks every 20 ms of real time (not scaled by speed): MPs produce analytics into a broker of
+their data centre whose port 5672 is open to them (or buffer them), Qpid Servers consume into
+the PostgreSQL master, and the probe sends requests through the load balancer.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from typing import TYPE_CHECKING
+
+from lab.commands.postgres import check_master_data
+from lab.commands.system import blocked
+from lab.state import HostState, LabState
+
+if TYPE_CHECKING:
+    from lab.server import LabServer
+
+TICK = 0.02
+PRODUCE = 2          # analytics messages per running MP per tick
+CONSUME = 40         # messages a Qpid Server moves into PostgreSQL per tick
+LB_CHECK = 0.2       # seconds between load-balancer health checks (< lb_wait in config.yaml)
+STUCK = 17           # messages an undrainable broker never lets go of
+
+
+def pg_ready(st: LabState) -> bool:
+    m = st.pg_master()
+    return bool(m and m.up("ps") and m.pg_data_version == m.components["ps"].version)
+
+
+class Traffic:
+    def __init__(self, lab: "LabServer") -> None:
+        self.lab = lab
+        self.rr = itertools.count()
+        self.lb_out: set[str] = set()
+        self.lb_checked = 0.0
+        self.ticks = 0
+
+    @property
+    def st(self) -> LabState:
+        return self.lab.state
+
+    def consume(self) -> None:
+        st = self.st
+        ready = pg_ready(st)
+        for b in st.hosts.values():
+            if not b.has("qpid"):
+                continue
+            if self.lab.faults.has(b.name, "undrainable"):
+                if b.queue < STUCK and st.producing:
+                    st.produced += STUCK - b.queue
+                    b.queue_in += STUCK - b.queue
+                    b.queue = STUCK
+                continue
+            if ready and b.up("qpid") and b.up("qs") and b.queue:
+                n = min(b.queue, CONSUME)
+                b.queue -= n
+                b.queue_out += n
+                st.stored += n
+
+    def produce(self) -> None:
+        st = self.st
+        for mp in st.hosts.values():
+            if not mp.has("mp"):
+                continue
+            if st.producing and mp.up("mp"):
+                st.produced += PRODUCE
+                mp.buffer += PRODUCE
+            if not mp.buffer:
+                continue
+            brokers = [b for b in st.with_comp("qpid", mp.dc)
+                       if b.up("qpid") and not blocked(st, b, 5672, mp.address)]
+            if brokers:
+                b = brokers[next(self.rr) % len(brokers)]
+                b.queue += mp.buffer
+                b.queue_in += mp.buffer
+                mp.buffer = 0
+
+    def probe(self) -> None:
+        st = self.st
+        now = time.monotonic()
+        routers = [h for h in st.hosts.values() if h.has("r")]
+        if now - self.lb_checked >= LB_CHECK:
+            self.lb_checked = now
+            self.lb_out = {r.name for r in routers if blocked(st, r, 15999, self.lab.lb_address)}
+        if not st.probe:
+            return
+        pool = [r for r in routers if r.name not in self.lb_out]
+        st.probe_sent += 1
+        n = next(self.rr)
+        if not pool:
+            return self.fail("no router in the load balancer's rotation")
+        r = pool[n % len(pool)]
+        if not r.up("r"):
+            return self.fail(f"router {r.name} is {r.components['r'].state}")
+        mps: list[HostState] = []
+        for h in st.hosts.values():
+            s = st.server_of(h.name, "mp")
+            if h.dc == r.dc and s is not None and s.registered and s.reachable:
+                mps.append(h)
+        if not mps:
+            return self.fail(f"router {r.name}: no reachable message processor")
+        mp = mps[n % len(mps)]
+        if not mp.up("mp"):
+            return self.fail(f"router {r.name} -> message processor {mp.name} is {mp.components['mp'].state}")
+
+    def fail(self, why: str) -> None:
+        st = self.st
+        st.probe_failed += 1
+        if len(st.probe_failures) < 20:
+            st.probe_failures.append(f"{time.strftime('%H:%M:%S')} {why}")
+
+    def step(self) -> None:
+        self.consume()
+        self.produce()
+        self.probe()
+        self.ticks += 1
+        if self.ticks % 25 == 0:
+            check_master_data(self.st)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self.step()
+            except Exception as exc:  # keep ticking; report once in the log
+                self.lab.log(f"traffic tick failed: {exc!r}")
+            await asyncio.sleep(TICK)
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        """Pause production and let brokers and MP buffers drain (for the final verdict).
+
+        The caller sets ``producing`` back once it has counted."""
+        st = self.st
+        st.producing = False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not any(h.queue or h.buffer for h in st.hosts.values()):
+                break
+            await asyncio.sleep(TICK)
