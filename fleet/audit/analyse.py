@@ -1,0 +1,176 @@
+"""From what each host answered to the audit's tables and findings; pure, no I/O.
+
+A reading is the text of `apigee-all version` and `apigee-all status` on one host (or why it
+could not be read). The rollback standby is kept out of every finding: by design it stays
+on the old version and is stopped once retired, so it is reported apart.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pandas as pd
+
+from fleet.components import COMPONENTS, SERVICES
+from fleet.model import Node
+
+VERSION_LINE = re.compile(r"^\s*(?P<service>[a-z][a-z0-9-]*?)-(?P<version>\d+\.\d+\.\d+)"
+                          r"-(?P<build>[\w.]+)\s*$", re.M)
+STATUS_LINE = re.compile(r"^\s*(?P<service>[a-z][a-z0-9-]*) is (?P<state>not running|running)\b",
+                         re.M)
+COMPONENT_OF = {service: code for code, service in SERVICES.items()}
+UNREACHABLE, NOT_AT_TARGET, MISSING, NOT_RUNNING, MIXED = (
+    "unreachable", "not at target", "missing", "not running", "mixed versions")
+STANDBY = "rollback_standby"
+
+
+@dataclass
+class Reading:
+    """What one host said; ``error`` set when it could not be asked."""
+
+    host: str
+    version_output: str = ""
+    status_output: str = ""
+    error: str = ""
+    version_rc: int | None = None
+    status_rc: int | None = None
+
+
+@dataclass
+class Audit:
+    target: str
+    nodes: list[Node]
+    readings: dict[str, Reading]
+    components: pd.DataFrame = field(default_factory=pd.DataFrame)   # one row per host × component
+    hosts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    findings: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def ok(self) -> bool:
+        return self.findings.empty
+
+
+def parse_versions(text: str) -> dict[str, tuple[str, str, str]]:
+    """component (or service name when unknown) -> (service, version, build)."""
+    out = {}
+    for m in VERSION_LINE.finditer(text or ""):
+        service = m.group("service")
+        out[COMPONENT_OF.get(service, service)] = (service, m.group("version"), m.group("build"))
+    return out
+
+
+def parse_status(text: str) -> dict[str, bool]:
+    """component (or service name) -> running."""
+    return {COMPONENT_OF.get(m.group("service"), m.group("service")): m.group("state") == "running"
+            for m in STATUS_LINE.finditer(text or "")}
+
+
+def _order(code: str) -> tuple[int, str]:
+    return (COMPONENTS.index(code) if code in COMPONENTS else len(COMPONENTS), code)
+
+
+def component_rows(target: str, nodes: list[Node], readings: dict[str, Reading]) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for n in nodes:
+        r = readings.get(n.name) or Reading(n.name, error="not asked")
+        versions, running = parse_versions(r.version_output), parse_status(r.status_output)
+        codes = sorted(set(n.components) | set(versions), key=_order)
+        for code in codes:
+            service, version, build = versions.get(code, (SERVICES.get(code, code), "", ""))
+            rows.append({
+                "host": n.name, "dc": n.dc, "machine": n.machine, "postgres": n.postgres or "",
+                "rollback_standby": n.postgres == STANDBY, "reachable": not r.error,
+                "component": code, "service": service, "in_inventory": code in n.components,
+                "version": version, "build": build,
+                "running": running.get(code) if not r.error else None,
+                "at_target": (version == target) if version else None,
+            })
+    return pd.DataFrame(rows, columns=["host", "dc", "machine", "postgres", "rollback_standby",
+                                       "reachable", "component", "service", "in_inventory",
+                                       "version", "build", "running", "at_target"])
+
+
+def findings_of(target: str, comps: pd.DataFrame, nodes: list[Node],
+                readings: dict[str, Reading]) -> pd.DataFrame:
+    """Everything that keeps the installation from being 'at target and consistent'."""
+    rows: list[dict[str, str]] = []
+
+    def add(kind: str, host: str, component: str, detail: str) -> None:
+        rows.append({"finding": kind, "host": host, "component": component, "detail": detail})
+
+    for n in nodes:
+        r = readings.get(n.name)
+        if n.postgres != STANDBY and r is not None and r.error:
+            add(UNREACHABLE, n.name, "", r.error)
+    live = comps[(~comps["rollback_standby"]) & comps["reachable"]] if not comps.empty else comps
+    for _, c in live.iterrows():
+        if not c["version"]:
+            if c["in_inventory"]:
+                add(MISSING, c["host"], c["component"],
+                    f"{c['service']} is in the inventory but `apigee-all version` does not list it")
+            continue
+        if c["version"] != target:
+            add(NOT_AT_TARGET, c["host"], c["component"], f"{c['version']} (target {target})")
+        if c["running"] is not True:
+            state = "not running" if c["running"] is False else "no status line"
+            add(NOT_RUNNING, c["host"], c["component"], f"{c['service']}: {state}")
+    for code, group in (live[live["version"] != ""].groupby("component", sort=False)
+                        if not live.empty else []):
+        versions = group.groupby("version")["host"].apply(lambda h: ", ".join(h))
+        if len(versions) > 1:
+            add(MIXED, "", str(code), "; ".join(f"{v} on {hosts}" for v, hosts in versions.items()))
+    out = pd.DataFrame(rows, columns=["finding", "host", "component", "detail"])
+    rank = {k: i for i, k in enumerate((UNREACHABLE, NOT_RUNNING, MIXED, MISSING, NOT_AT_TARGET))}
+    out["_r"] = out["finding"].map(rank)
+    return out.sort_values("_r", kind="stable").drop(columns="_r").reset_index(drop=True)
+
+
+def host_rows(target: str, comps: pd.DataFrame, nodes: list[Node],
+              readings: dict[str, Reading]) -> pd.DataFrame:
+    rows = []
+    for n in nodes:
+        r = readings.get(n.name) or Reading(n.name, error="not asked")
+        mine = comps[comps["host"] == n.name] if not comps.empty else comps
+        listed = mine[mine["version"] != ""] if not mine.empty else mine
+        behind = [c for c, v in zip(listed["component"], listed["version"]) if v != target] \
+            if not listed.empty else []
+        down = list(mine[mine["running"] == False]["component"]) if not mine.empty else []  # noqa: E712
+        if r.error:
+            state = "unreachable"
+        elif listed.empty:
+            state = "no Apigee software"
+        elif behind:
+            state = "not at target"
+        elif down:
+            state = "at target, not all running"
+        else:
+            state = "at target"
+        rows.append({"host": n.name, "dc": n.dc, "machine": n.machine,
+                     "postgres": n.postgres or "", "components": " ".join(sorted(n.components, key=_order)),
+                     "state": state, "versions": " ".join(sorted(set(listed["version"]))) if not listed.empty else "",
+                     "behind": " ".join(behind), "not_running": " ".join(down), "error": r.error})
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["machine"] = pd.array([None if pd.isna(v) else int(v) for v in out["machine"]],
+                                  dtype="Int64")
+    return out
+
+
+def matrix(comps: pd.DataFrame, hosts: Iterable[str]) -> pd.DataFrame:
+    """component × host: the version, '-' where the host has no such component, '?' where
+    the host could not be read."""
+    if comps.empty:
+        return pd.DataFrame()
+    cell = comps.assign(cell=comps.apply(
+        lambda c: c["version"] or ("?" if not c["reachable"] else "absent"), axis=1))
+    m = cell.pivot_table(index="component", columns="host", values="cell", aggfunc="first")
+    m = m.reindex(columns=[h for h in hosts if h in m.columns])
+    m = m.reindex(sorted(m.index, key=_order)).fillna("-")
+    return m.reset_index()
+
+
+def analyse(target: str, nodes: list[Node], readings: dict[str, Reading]) -> Audit:
+    comps = component_rows(target, nodes, readings)
+    return Audit(target, nodes, readings, comps, host_rows(target, comps, nodes, readings),
+                 findings_of(target, comps, nodes, readings))
