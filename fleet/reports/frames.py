@@ -22,8 +22,8 @@ HOSTS = "hosts.json"
 OK, FAILED, SKIPPED, NOT_RUN, INTERRUPTED = "ok", "failed", "skipped", "not run", "interrupted"
 STEP_COLUMNS = ["run_id", "attempt", "attempt_outcome", "wave_index", "wave", "batch",
                 "batch_label", "host", "dc", "machine", "key", "index", "action", "kind",
-                "command", "start", "end", "duration_s", "status", "exit_status", "error",
-                "output"]
+                "command", "start", "end", "duration_s", "status", "latest", "exit_status",
+                "error", "output"]
 VERSION_LINE = re.compile(r"^(?P<service>[a-z][a-z0-9-]*?)-(?P<version>\d+\.\d+\.\d+)"
                           r"-(?P<build>[\w.]+)\s*$", re.M)
 COMPONENT_OF = {service: code for code, service in SERVICES.items()}
@@ -168,16 +168,19 @@ def step_rows(run_id: str, plan: dict[str, Any], events: list[dict[str, Any]],
                          dict(p, status=status, start=None, end=None, rc=None, output="",
                               error="an earlier step of this host failed" if status == SKIPPED
                               else ""), hosts, labels))
-    df = pd.DataFrame(rows, columns=STEP_COLUMNS)
+    df = pd.DataFrame(rows, columns=[c for c in STEP_COLUMNS if c != "latest"])
     for c in ("attempt", "wave_index", "batch", "machine", "index", "exit_status"):
         df[c] = pd.array([None if pd.isna(v) else int(v) for v in df[c]], dtype="Int64")
     if df.empty:
-        return df
+        return df.assign(latest=pd.Series(dtype=bool))[STEP_COLUMNS]
     order = {p["key"]: i for i, p in enumerate(planned)}
     df["_plan"] = df["key"].map(lambda k: order.get(str(k).split("/undo")[0], len(order)))
     df["_t"] = df["start"].fillna(float("inf"))
     df = df.sort_values(["attempt", "_t", "_plan", "key"], kind="stable")
-    return df.drop(columns=["_plan", "_t"]).reset_index(drop=True)
+    # The last row of each step is its current state; earlier rows are history (a failure
+    # that a resumed attempt then repaired, a step a kill interrupted).
+    df["latest"] = ~df.duplicated("key", keep="last")
+    return df[STEP_COLUMNS].reset_index(drop=True)
 
 
 def load_run(folder: Path) -> RunData:
@@ -212,16 +215,10 @@ def host_rows(data: RunData) -> pd.DataFrame:
         mine = df[df["host"] == name] if not df.empty else df
         ran = mine[mine["start"].notna()] if not mine.empty else mine
         counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
+        now = mine[mine["latest"]]["status"].value_counts().to_dict() if not mine.empty else {}
         ok_outputs = ran[ran["status"] == OK]["output"] if not ran.empty else []
         versions = final_versions(ok_outputs)
-        if counts.get(FAILED):
-            outcome = FAILED
-        elif counts.get(INTERRUPTED):
-            outcome = INTERRUPTED
-        elif counts.get(NOT_RUN) or counts.get(SKIPPED):
-            outcome = "incomplete"
-        else:
-            outcome = OK
+        outcome = _state(now, not ran.empty)
         first = ran["start"].min() if not ran.empty else None
         last = ran["end"].max() if not ran.empty else None
         rows.append({
@@ -244,6 +241,19 @@ def host_rows(data: RunData) -> pd.DataFrame:
     return out
 
 
+def _state(latest: dict[str, int], ran: bool) -> str:
+    """The current state of a host or wave from the latest row of each of its steps."""
+    if latest.get(FAILED):
+        return FAILED
+    if latest.get(INTERRUPTED):
+        return INTERRUPTED
+    if not ran:
+        return NOT_RUN
+    if latest.get(NOT_RUN) or latest.get(SKIPPED):
+        return "incomplete"
+    return OK
+
+
 def wave_rows(data: RunData) -> pd.DataFrame:
     """One row per wave of the plan: hosts, step counts, when, how it ended."""
     df = data.steps
@@ -251,11 +261,9 @@ def wave_rows(data: RunData) -> pd.DataFrame:
     for wi, wave in enumerate(data.plan.get("waves", [])):
         mine = df[df["wave_index"] == wi] if not df.empty else df
         counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
+        now = mine[mine["latest"]]["status"].value_counts().to_dict() if not mine.empty else {}
         ran = mine[mine["start"].notna()] if not mine.empty else mine
-        status = (FAILED if counts.get(FAILED) else INTERRUPTED if counts.get(INTERRUPTED)
-                  else NOT_RUN if ran.empty else "incomplete"
-                  if counts.get(NOT_RUN) or counts.get(SKIPPED) else OK)
-        rows.append({"wave": wave["name"], "status": status,
+        rows.append({"wave": wave["name"], "status": _state(now, not ran.empty),
                      "hosts": " ".join(dict.fromkeys(mine["host"])) if not mine.empty else "",
                      "batches": len(wave.get("batches", [])),
                      **{f"steps_{k.replace(' ', '_')}": int(counts.get(k, 0))

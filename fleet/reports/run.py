@@ -37,11 +37,16 @@ def write_run_reports(folder: Path) -> None:
 
 def _headline(data: RunData) -> tuple[str, str]:
     s = data.steps
-    n = {k: int((s["status"] == k).sum()) if not s.empty else 0
+    now = s[s["latest"]] if not s.empty else s
+    n = {k: int((now["status"] == k).sum()) if not now.empty else 0
          for k in (OK, FAILED, INTERRUPTED, SKIPPED, NOT_RUN)}
+    earlier = int((~s["latest"] & s["status"].isin([FAILED, INTERRUPTED])).sum()) \
+        if not s.empty else 0
     att = data.attempts[-1] if data.attempts else None
     took = f" in {att['end'] - data.attempts[0]['start']:.0f}s" if att and att["end"] else ""
-    counts = ", ".join(f"{v} {k}" for k, v in n.items() if v)
+    counts = ", ".join(f"{v} {k}" for k, v in n.items() if v) or "no step"
+    if earlier:
+        counts += f" (and {earlier} failed or interrupted in an earlier attempt, run again since)"
     tries = f" after {len(data.attempts)} attempts" if len(data.attempts) > 1 else ""
     outcome = data.outcome
     if outcome == OK and not n[NOT_RUN]:

@@ -58,7 +58,7 @@ class Writer:
         return self.journal.folder
 
     def event(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "time": self.clock.tick(0.1), "attempt": self.journal.attempt,
+        record = {"event": event, "time": self.clock.t, "attempt": self.journal.attempt,
                   **fields}
         with (self.folder / "journal.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
