@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from lab import faults as faults_mod
 from lab import judge, layout, mgmt_api, ssh, topologies
-from lab.commands import CommandError, Ctx, load_all
+from lab.commands import CommandError, Ctx, frame, load_all, read_frame
 from lab.state import (OPERATOR_JOB, OPERATOR_RULE, REPAIR_JOB, SOURCE, TARGET, Component,
                        HostState, LabState)
 from lab.traffic import Traffic
@@ -143,17 +143,22 @@ class LabServer:
         if task:
             self._tasks.add(task)
         try:
-            raw = await reader.readline()
-            if not raw:
+            first = await reader.read(1)
+            if not first:
                 return
-            msg = json.loads(raw)
-            if "control" in msg:
+            if first == b"{":
+                msg = json.loads(first + await reader.readline())
                 reply = await self.control(msg)
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
                 return
+            kind, payload = await read_frame(reader, first)
+            if kind != b"h":
+                return
+            host, cmd, cwd, tty, *argv = payload.decode("utf-8", "surrogateescape").split("\0")
+            msg = {"host": host, "cmd": cmd, "cwd": cwd, "tty": tty == "1", "argv": argv}
             rc = await self.dispatch(msg, reader, writer)
-            writer.write(json.dumps({"x": rc}).encode() + b"\n")
+            writer.write(frame(b"x", str(rc).encode()))
             await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             pass

@@ -185,7 +185,7 @@ class LabState:
     def check_quorum(self) -> None:
         """Judgement 8: ZooKeeper majority and at most one Cassandra node down per dc."""
         voters = [h for h in self.hosts.values() if h.has("zk") and not h.observer]
-        if voters:
+        if len(voters) >= 3:                     # 1 voter: downtime is unavoidable
             down = [h.name for h in voters if not h.up("zk")]
             if len(voters) - len(down) < len(voters) // 2 + 1:
                 self.violate(8, None, f"ZooKeeper majority lost: voters down {', '.join(down)} "

@@ -22,6 +22,9 @@ TICK = 0.02
 PRODUCE = 2          # analytics messages per running MP per tick
 CONSUME = 40         # messages a Qpid Server moves into PostgreSQL per tick
 LB_CHECK = 0.2       # seconds between load-balancer health checks (< lb_wait in config.yaml)
+# An all-in-one node's own MP also holds back while its broker is blocked for everyone else:
+# the vendor's 1-node procedure has no other way to drain (documented simplification).
+OUTSIDE = "10.255.255.254"
 STUCK = 17           # messages an undrainable broker never lets go of
 
 
@@ -71,7 +74,8 @@ class Traffic:
             if not mp.buffer:
                 continue
             brokers = [b for b in st.with_comp("qpid", mp.dc)
-                       if b.up("qpid") and not blocked(st, b, 5672, mp.address)]
+                       if b.up("qpid") and not blocked(st, b, 5672, mp.address)
+                       and not (b is mp and blocked(st, b, 5672, OUTSIDE))]
             if brokers:
                 b = brokers[next(self.rr) % len(brokers)]
                 b.queue += mp.buffer

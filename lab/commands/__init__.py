@@ -6,7 +6,6 @@ the exit status. Handlers run on the lab's event loop, so they may change state 
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
@@ -21,6 +20,19 @@ DURATIONS = {"update": 12.0, "update_extra": 2.0, "bootstrap": 6.0, "setup_updat
              "start": 2.0, "stop": 1.5, "db_upgrade": 8.0, "replication": 6.0, "setup": 15.0,
              "validate": 5.0, "yum": 1.0}
 MIN_DURATION = 0.02   # even at speed 0 a stop/start is visible to concurrent commands
+
+
+def frame(kind: bytes, payload: bytes) -> bytes:
+    """The agent's wire format (see lab/agent.py)."""
+    return kind + len(payload).to_bytes(4, "big") + payload
+
+
+async def read_frame(reader: asyncio.StreamReader, first: bytes | None = None) -> tuple[bytes, bytes]:
+    try:
+        head = (first or b"") + await reader.readexactly(5 - len(first or b""))
+        return head[:1], await reader.readexactly(int.from_bytes(head[1:5], "big"))
+    except asyncio.IncompleteReadError:
+        return b"", b""
 
 
 class CommandError(Exception):
@@ -46,26 +58,26 @@ class Ctx:
     def st(self) -> LabState:
         return self.lab.state
 
-    def _send(self, frame: dict) -> None:
-        self.writer.write(json.dumps(frame).encode() + b"\n")
+    def _send(self, kind: bytes, payload: bytes) -> None:
+        self.writer.write(frame(kind, payload))
 
     def out(self, text: str = "", end: str = "\n") -> None:
-        self._send({"o": text + end})
+        self._send(b"o", (text + end).encode())
 
     def err(self, text: str, end: str = "\n") -> None:
-        self._send({"e": text + end})
+        self._send(b"e", (text + end).encode())
 
     async def readline(self, echo: bool = True) -> str | None:
-        self._send({"readline": {"echo": echo}})
+        self._send(b"r", b"1" if echo else b"0")
         await self.writer.drain()
-        raw = await self.reader.readline()
-        return json.loads(raw).get("line") if raw else None
+        kind, payload = await read_frame(self.reader)
+        return payload.decode(errors="replace") if kind == b"l" else None
 
     async def readall(self) -> str:
-        self._send({"readall": True})
+        self._send(b"a", b"")
         await self.writer.drain()
-        raw = await self.reader.readline()
-        return json.loads(raw).get("data", "") if raw else ""
+        kind, payload = await read_frame(self.reader)
+        return payload.decode(errors="replace") if kind == b"d" else ""
 
     async def sleep(self, what: str, factor: float = 1.0) -> None:
         await asyncio.sleep(max(DURATIONS[what] * factor * self.lab.speed, MIN_DURATION))
