@@ -1,0 +1,184 @@
+"""Each failure class stops the run as described, and a resumed run finishes the job
+without repeating what was done (procedure: stop safely, resume where it stopped)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from lab import Lab
+from tests.e2e.helpers import ROOT, events, explain, run_ids, runner
+
+
+def tuned(lab, folder: Path, **user_defined) -> Path:
+    """A copy of the lab's runner config with some settings replaced."""
+    cfg = yaml.safe_load(Path(lab.config_path).read_text())
+    for key, value in user_defined.items():
+        if isinstance(value, dict):
+            cfg["user_defined"].setdefault(key, {}).update(value)
+        else:
+            cfg["user_defined"][key] = value
+    path = folder / "tuned-config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def ends(evts, status=None):
+    return [e for e in evts if e["event"] == "step_end" and (status is None or e["status"] == status)]
+
+
+def test_non_zero_exit_stops_after_the_batch_and_resume_finishes(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        lab.fault("m2", "fail-always", match="update.sh -c cs,zk")
+        res = runner(lab, "--all", "--yes", reports=reports)
+        assert res.returncode == 1, explain(res)
+        assert "failed: cs_zk" in res.stdout and "m2" in res.stdout
+        (run_id,) = run_ids(reports)
+        evts = events(reports, run_id)
+        failed = ends(evts, "failed")
+        assert [(e["wave"], e["host"], e["action"]) for e in failed] == [("cs_zk", "m2", "update")]
+        # the other hosts of the batch finished; nothing after the batch started
+        done_cs = {e["host"] for e in ends(evts, "ok") if e["wave"] == "cs_zk" and e["action"] == "update"}
+        assert done_cs == {"m1", "m3"}
+        assert not [e for e in evts if e["event"] == "step_start" and e["wave"] in ("qpid", "ldap", "edge")]
+        assert "not run:" in res.stdout and "qpid" in res.stdout
+
+        lab.clear_faults()
+        res = runner(lab, "--resume", run_id, "--yes", reports=reports)
+        assert res.returncode == 0, explain(res, lab)
+        evts = events(reports, run_id)
+        first_ok = {e["key"] for e in ends(evts, "ok") if e["attempt"] == 1}
+        again = {e["key"] for e in evts if e["event"] == "step_start" and e["attempt"] == 2}
+        assert not first_ok & again, "a completed step ran again"
+        assert lab.verdict(final=True).ok, lab.verdict(final=True).violations
+
+
+def test_timeout_stops_the_run(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="2-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        cfg = tuned(lab, tmp_path, timeouts={"update": 2})
+        lab.fault("m1", "hang", match="update.sh -c ldap")
+        t0 = time.monotonic()
+        res = runner(lab, "--all", "--yes", "--config", str(cfg), reports=reports)
+        assert res.returncode == 1, explain(res)
+        assert time.monotonic() - t0 < 60
+        (run_id,) = run_ids(reports)
+        (failed,) = ends(events(reports, run_id), "failed")
+        assert failed["host"] == "m1" and failed["wave"] == "ldap"
+        assert "timeout" in failed["error"]
+
+
+def test_lost_connection_stops_the_run(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="2-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        lab.fault("m1", "drop", match="update.sh -c edge")
+        res = runner(lab, "--all", "--yes", reports=reports)
+        assert res.returncode == 1, explain(res)
+        (run_id,) = run_ids(reports)
+        (failed,) = ends(events(reports, run_id), "failed")
+        assert failed["host"] == "m1" and failed["wave"] == "edge"
+        assert "connection lost" in failed["error"] or "cannot connect" in failed["error"]
+
+
+def test_refused_connection_is_retried_then_fails(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="2-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        cfg = tuned(lab, tmp_path, retries={"connect_attempts": 2, "backoff": 0.1})
+        lab.fault("m2", "refuse")
+        res = runner(lab, "--all", "--yes", "--config", str(cfg), reports=reports)
+        assert res.returncode == 1, explain(res)
+        (run_id,) = run_ids(reports)
+        failed = ends(events(reports, run_id), "failed")
+        assert {e["host"] for e in failed} == {"m2"}
+        assert "cannot connect" in failed[0]["error"]
+        assert not [e for e in events(reports, run_id) if e["event"] == "step_start"
+                    and e["wave"] != "preflight"], "nothing may change after a failed preflight"
+
+
+def test_undrained_queue_removes_the_block_and_fails_the_wave(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        cfg = tuned(lab, tmp_path, qpid={"drain_timeout": 1, "drain_interval": 0.2})
+        lab.fault("m4", "undrainable")
+        res = runner(lab, "--all", "--yes", "--config", str(cfg), reports=reports)
+        assert res.returncode == 1, explain(res)
+        (run_id,) = run_ids(reports)
+        evts = events(reports, run_id)
+        failed = ends(evts, "failed")
+        assert [(e["host"], e["action"]) for e in failed] == [("m4", "qpid_drain")]
+        undo = [e for e in ends(evts, "ok") if e["key"].endswith("/undo0")]
+        assert [(e["host"], e["action"]) for e in undo] == [("m4", "qpid_unblock")]
+        assert not [e for e in evts if e["event"] == "step_start" and e["host"] == "m4"
+                    and e["action"] == "update" and e["wave"] == "qpid"]
+        verdict = lab.verdict()
+        assert verdict.ok, verdict.violations           # no rule lost, no message lost
+        rules = json.dumps(lab.state()["hosts"]["m4"]["firewall"])
+        assert "5672" not in rules
+
+
+def test_failed_gate_names_the_hosts_and_changes_nothing(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        res = runner(lab, "--wave", "prepare", "--yes", reports=reports)
+        assert res.returncode == 0, explain(res)
+        res = runner(lab, "--wave", "ldap", "--yes", reports=reports)
+        assert res.returncode == 1, explain(res)
+        run_id = run_ids(reports)[-1]
+        evts = events(reports, run_id)
+        failed = ends(evts, "failed")
+        assert {e["action"] for e in failed} == {"gate_versions"}
+        assert {e["host"] for e in failed} == {"m1", "m2", "m3"}
+        assert all("apigee-cassandra" in e["error"] or "apigee-zookeeper" in e["error"]
+                   for e in failed)
+        assert not [e for e in evts if e["event"] == "step_start" and e["action"] == "update"]
+        assert lab.verdict().ok
+
+
+def test_resume_after_sigkill_finishes_without_repeating(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.05) as lab:
+        cmd = [sys.executable, str(ROOT / "runner.py"), "--config", str(lab.config_path),
+               "--reports", str(reports), "--all", "--yes"]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"))
+        deadline = time.monotonic() + 120
+        run_id = None
+        while time.monotonic() < deadline:
+            ids = run_ids(reports)
+            if ids:
+                run_id = ids[0]
+                if any(e["event"] == "step_start" and e["wave"] == "qpid"
+                       for e in events(reports, run_id)):
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert run_id, "the run never started"
+        before = events(reports, run_id)
+        assert not any(e["event"] == "run_end" for e in before)
+        res = runner(lab, "--resume", run_id, "--yes", reports=reports)
+        assert res.returncode == 0, explain(res, lab)
+        evts = events(reports, run_id)
+        first_ok = {e["key"] for e in ends(evts, "ok") if e["attempt"] == 1}
+        again = {e["key"] for e in evts if e["event"] == "step_start" and e["attempt"] == 2}
+        assert first_ok and not first_ok & again
+        assert lab.verdict(final=True).ok, lab.verdict(final=True).violations
+
+
+def test_resume_refuses_a_changed_plan(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="2-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        lab.fault("m1", "fail-always", match="update.sh -c ldap")
+        res = runner(lab, "--all", "--yes", reports=reports)
+        assert res.returncode == 1
+        (run_id,) = run_ids(reports)
+        cfg = tuned(lab, tmp_path, firewall_interface="eth1")
+        res = runner(lab, "--resume", run_id, "--yes", "--config", str(cfg), reports=reports)
+        assert res.returncode == 2 and "plan changed" in res.stderr
