@@ -1,0 +1,146 @@
+"""Reports and audit against what really happened in the lab: a run that fails, is resumed
+and completes; the audit of the finished lab and of a half-updated one."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from fleet.run.journal import step_key
+from tests.reports.lablib import components, events, explain, runner, secret_values
+
+lab_module = pytest.importorskip("lab")
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """5-node lab: `--all` fails on m2's Cassandra/ZooKeeper update; the report of that
+    attempt is kept aside; the fault cleared, `--resume` completes; then an audit."""
+    base = tmp_path_factory.mktemp("resumed")
+    reports = base / "reports"
+    with lab_module.Lab.start(topology="5-node", directory=base / "lab", speed=0.0) as lab:
+        lab.fault("m2", "fail-always", match="update.sh -c cs,zk")
+        first = runner(lab, "--all", reports=reports)
+        assert first.returncode == 1, explain(first)
+        (folder,) = [p for p in reports.iterdir() if (p / "journal.jsonl").exists()]
+        kept = base / "attempt1"
+        shutil.copytree(folder, kept)
+        lab.clear_faults()
+        second = runner(lab, "--resume", folder.name, reports=reports)
+        assert second.returncode == 0, explain(second)
+        audit = runner(lab, "audit", reports=reports)
+        return SimpleNamespace(reports=reports, folder=folder, first=kept, audit=audit,
+                               secrets=secret_values(lab))
+
+
+def _rows(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "steps.csv", keep_default_na=False, dtype=str)
+
+
+def _plan_keys(folder: Path) -> set[str]:
+    import json
+    plan = json.loads((folder / "plan.json").read_text())
+    keys = set()
+    for wi, wave in enumerate(plan["waves"]):
+        for bi, batch in enumerate(wave["batches"]):
+            seen: dict[str, int] = {}
+            for s in batch["steps"]:
+                keys.add(step_key(wi, bi, s["host"], seen.get(s["host"], 0)))
+                seen[s["host"]] = seen.get(s["host"], 0) + 1
+    return keys
+
+
+@pytest.mark.parametrize("which", ["first", "folder"])
+def test_every_journal_step_is_a_row_with_the_right_status(resumed, which):
+    folder = getattr(resumed, which)
+    df = _rows(folder)
+    rows = {(r.attempt, r.key): r for r in df.itertuples()}
+    evts = events(folder)
+    ends = [e for e in evts if e["event"] == "step_end"]
+    assert ends
+    for e in ends:
+        r = rows[(str(e["attempt"]), e["key"])]
+        assert (r.status, r.host, r.action, r.wave) == (e["status"], e["host"], e["action"], e["wave"])
+        assert r.exit_status == ("" if e["rc"] is None else str(e["rc"]))
+    started = {(e["attempt"], e["key"]) for e in evts if e["event"] == "step_start"}
+    ended = {(e["attempt"], e["key"]) for e in ends}
+    for a, k in started - ended:
+        assert rows[(str(a), k)].status == "interrupted"
+    assert len(df) == len(ends) + len(started - ended) + (df["status"].isin(["not run", "skipped"])).sum()
+    assert _plan_keys(folder) <= set(df["key"])                  # every plan step is a row
+    if which == "first":
+        assert set(df[df["status"] == "failed"]["host"]) == {"m2"}
+        assert (df["status"] == "not run").sum() > 0             # waves after cs_zk never ran
+        assert set(df[df["status"] == "not run"]["wave"]) >= {"qpid", "ldap", "edge", "validate"}
+    else:
+        latest = df[df["latest"] == "True"]
+        assert set(latest["status"]) == {"ok"}
+        assert set(df["attempt"]) == {"1", "2"}
+        assert set(df[df["attempt"] == "1"]["attempt_outcome"]) == {"failed"}
+
+
+def test_a_failed_run_shows_the_failure_at_the_top(resumed):
+    page = (resumed.first / "report.html").read_text()
+    banner = re.search(r"<div class='banner (\w+)' id='outcome'>([^<]*)", page)
+    assert banner and banner.group(1) == "failed" and banner.group(2).startswith("FAILED")
+    failure = page.index("FAILED: m2 — update (wave cs_zk")
+    assert failure < page.index("id='timeline-section'")
+    assert "injected fault" in page[failure:page.index("id='timeline-section'")]
+    final = (resumed.folder / "report.html").read_text()
+    assert "Completed after 2 attempts" in final
+    assert "an earlier attempt; the run was resumed since" in final
+    hosts = pd.read_csv(resumed.folder / "hosts.csv", keep_default_na=False).set_index("host")
+    assert set(hosts["outcome"]) == {"ok"}
+    assert "cs=4.18.01" in hosts.loc["m1", "final_versions"]
+    if (resumed.folder / "hosts.json").exists():             # written by the runner at run start
+        assert hosts.loc["m1", "dc"] == "dc-1"
+
+
+def test_a_secret_appears_in_no_file(resumed):
+    assert resumed.secrets
+    files = [p for p in resumed.reports.rglob("*") if p.is_file()]
+    assert any(p.name == "report.html" for p in files) and any("audit-" in str(p) for p in files)
+    for p in files:
+        data = p.read_bytes()
+        for s in resumed.secrets:
+            assert s.encode() not in data, f"a secret is in {p}"
+
+
+def test_the_audit_of_the_updated_lab_passes_and_lists_the_run(resumed):
+    assert resumed.audit.returncode == 0, explain(resumed.audit)
+    (audit,) = [p for p in resumed.reports.iterdir() if p.name.startswith("audit-")]
+    history = pd.read_csv(audit / "history.csv", keep_default_na=False)
+    run = history[history["id"] == resumed.folder.name].iloc[0]
+    assert run["outcome"] == "ok" and run["attempts"] == 2 and "cs_zk" in run["waves"]
+    assert pd.read_csv(audit / "findings.csv").empty
+
+
+def test_the_audit_of_a_half_updated_lab_flags_exactly_what_is_behind(tmp_path):
+    reports = tmp_path / "reports"
+    with lab_module.Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        res = runner(lab, "--wave", "prepare,cs_zk,qpid", reports=reports)
+        assert res.returncode == 0, explain(res)
+        lab.set_state("m3", version="4.16.09", components=["cs"])       # m3's Cassandra rolled back
+        lab.set_state("m2", component_state="stopped", components=["r"])
+        lab.fault("m5", "refuse")
+        audit = runner(lab, "audit", reports=reports)
+        hosts = [h for h in lab.hosts if lab.host_data(h).get("postgres") != "rollback_standby"]
+        comps = {h: components(lab, h) for h in hosts}
+    assert audit.returncode == 1, explain(audit)
+    (folder,) = [p for p in reports.iterdir() if p.name.startswith("audit-")]
+    f = pd.read_csv(folder / "findings.csv", keep_default_na=False)
+    got = {(r.finding, r.host, r.component) for r in f.itertuples()}
+    behind = {("not at target", h, c) for h in hosts if h != "m5"
+              for c in comps[h] - {"cs", "zk", "qpid"}} | {("not at target", "m3", "cs")}
+    assert got == behind | {("not running", "m2", "r"), ("unreachable", "m5", ""),
+                            ("mixed versions", "", "cs")}
+    m = pd.read_csv(folder / "matrix.csv", keep_default_na=False).set_index("component")
+    assert m.loc["cs", "m1"] == "4.18.01" and m.loc["cs", "m3"] == "4.16.09"
+    assert m.loc["qpid", "m5"] == "?"
+    page = (folder / "report.html").read_text()
+    assert "unreachable: m5" in page and "Rollback standby" in page
+    assert "pgr" in page[page.index("id='standby'"):page.index("id='hosts'")]
