@@ -68,6 +68,7 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
     else:
         journal = Journal.create(base, new_run_id(), secrets.mask(plan.dumps()))
+        _write_hosts(journal, nodes)
         attempt = 1
     journal.attempt = attempt
     journal.event("run_start", run_id=journal.run_id, attempt=attempt, resumed=bool(args.resume),
@@ -86,6 +87,14 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
     _write_reports(journal)
     print(_summary(out, journal))
     return 0 if out.ok else 1
+
+
+def _write_hosts(journal: Journal, nodes: list[Node]) -> None:
+    try:
+        from fleet.reports import write_hosts_json
+    except ImportError:
+        return
+    write_hosts_json(journal.folder, nodes)
 
 
 def _write_reports(journal: Journal) -> None:
