@@ -76,10 +76,12 @@ class Traffic:
             brokers = [b for b in st.with_comp("qpid", mp.dc)
                        if b.up("qpid") and not blocked(st, b, 5672, mp.address)
                        and not (b is mp and blocked(st, b, 5672, OUTSIDE))]
-            if brokers:
-                b = brokers[next(self.rr) % len(brokers)]
-                b.queue += mp.buffer
-                b.queue_in += mp.buffer
+            if brokers:                          # spread over every open broker of the dc
+                share, extra = divmod(mp.buffer, len(brokers))
+                for i, b in enumerate(brokers):
+                    n = share + (1 if i < extra else 0)
+                    b.queue += n
+                    b.queue_in += n
                 mp.buffer = 0
 
     def probe(self) -> None:

@@ -97,6 +97,8 @@ async def check_master(ctx: Ctx, rest: list[str]) -> int:
     h, st = ctx.host, ctx.st
     check_master_data(st)
     if h.postgres != "master" or not h.up("ps"):
+        if h.postgres == "master":
+            st.pg_checks[h.name] = ("master", f"REPLICATION: down timeline={h.pg_epoch}", time.time())
         ctx.err("ERROR: this node is not running as PostgreSQL master")
         return 1
     ctx.out(f"PostgreSQL {PG_MAJOR[h.components['ps'].version]} is running as master")
@@ -114,6 +116,8 @@ async def check_master(ctx: Ctx, rest: list[str]) -> int:
 async def check_standby(ctx: Ctx, rest: list[str]) -> int:
     h, st = ctx.host, ctx.st
     if h.postgres not in ("standby", "rollback_standby") or not h.up("ps"):
+        if h.postgres in ("standby", "rollback_standby"):
+            st.pg_checks[h.name] = ("standby", f"REPLICATION: down timeline={h.pg_epoch}", time.time())
         ctx.err("ERROR: this node is not running as PostgreSQL standby")
         return 1
     ok = streaming(st, h)
