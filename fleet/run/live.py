@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleet.model import Plan
+from fleet.run.journal import step_key
 
 
 @dataclass
@@ -63,6 +64,16 @@ def short(command: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def last_keys(plan: Plan) -> dict[str, str]:
+    """host -> journal key of its last step in the plan: when that ends ok, the host is done."""
+    out: dict[str, str] = {}
+    for wi, wave in enumerate(plan.waves):
+        for bi, batch in enumerate(wave.batches):
+            for host in batch.hosts():
+                out[host] = step_key(wi, bi, host, len(batch.chain(host)) - 1)
+    return out
+
+
 class RichProgress:
     """Context manager with ``on_event(kind, info)``, as fleet.run.progress expects."""
 
@@ -70,7 +81,7 @@ class RichProgress:
         self.plan = plan
         self.console = console or Console()
         self.total = sum(1 for _ in plan.iter_steps())
-        self.all_hosts = {s.host for _, _, s in plan.iter_steps()}
+        self.last_key = last_keys(plan)
         self.state = State(waves=len(plan.waves))
         self.lock = threading.Lock()
         self.t0 = time.monotonic()
@@ -86,8 +97,10 @@ class RichProgress:
         self.live.__exit__(*exc)          # type: ignore[arg-type]
 
     def _log(self, text: str, style: str = "") -> None:
-        self.console.print(f"[{_clock(time.monotonic() - self.t0)}] {text}", style=style,
-                           markup=False, highlight=False)
+        # A styled Text, not print(style=...): that style would also paint the live panel
+        # that rich redraws in the same call.
+        self.console.print(Text(f"[{_clock(time.monotonic() - self.t0)}] {text}", style=style),
+                           highlight=False)
 
     def on_event(self, kind: str, info: dict[str, Any]) -> None:
         with self.lock:
@@ -124,6 +137,7 @@ class RichProgress:
                         f"{info.get('error', '')}", "bold red")
             if info.get("index") == st.last_index.get(host):
                 h.state = "done"
+            if info.get("key") == self.last_key.get(host):
                 st.hosts_done.add(host)
         elif kind == "waiting":
             h.waiting = str(info.get("detail", ""))
@@ -144,8 +158,11 @@ class RichProgress:
                           f"{states.count('running')} running · ")
             counts.append(f"{states.count('failed')} failed",
                           style="red" if "failed" in states else "")
-            counts.append(f"   run: {len(st.hosts_done - st.failed_hosts)}/{len(self.all_hosts)}"
-                          f" hosts finished a batch · {st.steps_done}/{self.total} steps")
+            done, failed = len(st.hosts_done - st.failed_hosts), len(st.failed_hosts)
+            counts.append(f"   run: {done} host(s) done · ")
+            counts.append(f"{failed} failed", style="red" if failed else "")
+            counts.append(f" · {len(self.last_key) - done - failed} to go · "
+                          f"{st.steps_done}/{self.total} steps")
             bar = Table.grid(padding=(0, 1))
             bar.add_row(ProgressBar(total=max(self.total, 1), completed=st.steps_done, width=60),
                         Text(f"{100 * st.steps_done // max(self.total, 1)}%"))

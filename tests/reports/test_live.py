@@ -41,6 +41,11 @@ def test_panel_shows_wave_batch_hosts_and_what_they_wait_on():
         text = panel_text(p)
         assert "1 done · 0 running · 1 failed" in text
         assert "3/13 steps" in text
+        assert "0 host(s) done · 1 failed · 2 to go" in text
+        for i in (0, 1):                     # m3's last step of the plan: m3 is done
+            p.on_event("step_end", {"host": "m3", "action": "x", "status": "ok", "index": i,
+                                    "key": f"2/0/m3/{i}"})
+        assert "1 host(s) done · 1 failed · 1 to go" in panel_text(p)
     scroll = log.getvalue()
     assert "wave 2/3 cs_zk (2 batch(es))" in scroll
     assert "FAILED m2 update (cs_zk batch 2): exit status 3" in scroll
