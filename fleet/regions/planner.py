@@ -174,8 +174,9 @@ def plan_add(inp: RegionInputs, st: OrgState, op_timeout: float = 3600.0,
             Batch((peering,), "peering"))),
         Wave("instances", (batch_of((_instance_chain(s, inp, st, r) for r in inp.regions),
                                     "instances"),)),
+        # one backend service patch at a time: Compute refuses a patch while one is running
         Wave("routing", (batch_of((_routing_chain(s, inp, r) for r in inp.regions), "routing"),
-                         Batch(tuple(backend_steps), "load-balancer"))),
+                         *(Batch((b,), f"load-balancer {b.host}") for b in backend_steps))),
     )
     return Plan(target=f"apigee-x:{inp.org}", mode="region-add", waves=waves)
 
@@ -227,7 +228,8 @@ def plan_remove(inp: RegionInputs, st: OrgState, op_timeout: float = 3600.0,
         deletes.append(chain)
     waves = (
         Wave("drain", (Batch(drain, "connection-draining"),)),
-        Wave("detach", (Batch(tuple(detach), "load-balancer"), Batch((pause,), "draining"))),
+        Wave("detach", (*(Batch((d,), f"load-balancer {d.host}") for d in detach),
+                        Batch((pause,), "draining"))),
         Wave("delete", (batch_of(deletes, "regions"),)),
     )
     return Plan(target=f"apigee-x:{inp.org}", mode="region-remove", waves=waves)

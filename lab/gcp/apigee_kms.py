@@ -159,8 +159,7 @@ def create_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
         return dict(inst)
     op = w.start_op("apigee", done, f"organizations/{w.project}/instances/{name}", "INSERT",
                     fail=w.take_op_fail())
-    if op.fail is not None:       # a failed creation leaves the instance behind, as real ones do
-        op.apply = lambda: inst.update(state="FAILED") or {}
+    op.on_fail = lambda: inst.update(state="FAILED")   # a failed creation stays behind
     return 200, apigee_op_json(op)
 
 
@@ -169,6 +168,7 @@ def delete_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
     name = m["inst"]
     if name not in w.instances:
         raise ApiError(404, f"instance \"{name}\" not found")
+    previous = w.instances[name]["state"]
     w.instances[name]["state"] = "DELETING"
 
     def done() -> dict[str, Any]:
@@ -179,6 +179,7 @@ def delete_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
         return {}
     op = w.start_op("apigee", done, f"organizations/{w.project}/instances/{name}", "DELETE",
                     fail=w.take_op_fail())
+    op.on_fail = lambda: w.instances[name].update(state=previous)
     return 200, apigee_op_json(op)
 
 
