@@ -7,7 +7,7 @@ import time
 import asyncssh
 import pytest
 
-from tests.lab.conftest import Node
+from tests.lab.sshclient import Node
 from tests.lab.driver import BLOCK
 
 
