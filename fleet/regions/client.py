@@ -69,6 +69,7 @@ class Apis:
     """The four discovery clients, and `call(method, url, body)` on top of them."""
 
     _docs: dict[str, dict[str, Any]] = {}
+    _index: dict[str, list[_Method]] = {}        # parsed once per process: ~1 s of regexes
     _lock = threading.Lock()
 
     def __init__(self, endpoint: str | None = None, credentials: Any = None,
@@ -90,6 +91,7 @@ class Apis:
             with self._lock:
                 if api not in self._docs:
                     self._docs[api] = json.loads(get_static_doc(api, "v1"))
+                    self._index[api] = _index(api, self._docs[api])
             doc = self._docs[api]
             opts = {}
             if endpoint:
@@ -97,7 +99,7 @@ class Apis:
                 opts["api_endpoint"] = f"{base}/compute/v1/" if api == "compute" else f"{base}/"
             self.services[api] = build_from_document(doc, credentials=credentials,
                                                      client_options=opts or None)
-            self.methods[api] = _index(api, doc)
+            self.methods[api] = self._index[api]
         self._local = threading.local()
         self.calls = 0
 

@@ -65,7 +65,9 @@ class Executor:
         self.progress.start(key, step)
         error, changed = None, True
         try:
-            if step.kind == PAUSE:
+            if step.kind == PAUSE and not self.counts["ok"]:
+                changed, output = False, "nothing changed before it: no wait needed"
+            elif step.kind == PAUSE:
                 self._pause(key, step)
                 output = f"waited {step.timeout:g}s"
             else:

@@ -162,6 +162,7 @@ def control(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any]
 class _Handler(BaseHTTPRequestHandler):
     server: "EmulatorServer"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True       # headers and body go out in two writes: no 40 ms stall
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
