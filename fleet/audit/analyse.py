@@ -147,8 +147,10 @@ def host_rows(target: str, comps: pd.DataFrame, nodes: list[Node],
         else:
             state = "at target"
         rows.append({"host": n.name, "dc": n.dc, "machine": n.machine,
-                     "postgres": n.postgres or "", "components": " ".join(sorted(n.components, key=_order)),
-                     "state": state, "versions": " ".join(sorted(set(listed["version"]))) if not listed.empty else "",
+                     "postgres": n.postgres or "",
+                     "components": " ".join(sorted(n.components, key=_order)),
+                     "state": state,
+                     "versions": " ".join(sorted(set(listed["version"]))) if not listed.empty else "",
                      "behind": " ".join(behind), "not_running": " ".join(down), "error": r.error})
     out = pd.DataFrame(rows)
     if not out.empty:

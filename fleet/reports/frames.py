@@ -95,7 +95,7 @@ def attempts_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             cur["waves"].append(e.get("wave"))
         if e.get("event") == "run_end":
             cur["end"] = e.get("time")
-            cur["outcome"] = {"ok": OK, "failed": FAILED}.get(e.get("status"), INTERRUPTED)
+            cur["outcome"] = {"ok": OK, "failed": FAILED}.get(str(e.get("status")), INTERRUPTED)
         elif e.get("time") is not None:
             cur["last"] = e.get("time")
     for cur in out.values():
@@ -111,7 +111,7 @@ def _ts(value: Any) -> pd.Timestamp | None:
 
 
 def _row(run_id: str, attempt: int, outcome: str, info: dict[str, Any],
-         hosts: dict[str, dict[str, Any]], labels: dict[tuple[int, int], str]) -> dict[str, Any]:
+         hosts: dict[str, dict[str, Any]], labels: dict[Any, str]) -> dict[str, Any]:
     host = info.get("host", "")
     wi, bi = info.get("wave_index"), info.get("batch")
     start, end = info.get("start"), info.get("end")
@@ -139,7 +139,7 @@ def step_rows(run_id: str, plan: dict[str, Any], events: list[dict[str, Any]],
     rows: list[dict[str, Any]] = []
     open_: dict[tuple[int, str], dict[str, Any]] = {}
     seen: set[str] = set()
-    failed_at: dict[tuple[int, int, str], int] = {}      # (wave, batch, host) -> failed index
+    failed_at: dict[tuple[Any, Any, str], int] = {}      # (wave, batch, host) -> failed index
     for e in events:
         kind, a = e.get("event"), int(e.get("attempt", 1))
         if kind == "step_start":
@@ -215,7 +215,8 @@ def host_rows(data: RunData) -> pd.DataFrame:
         mine = df[df["host"] == name] if not df.empty else df
         ran = mine[mine["start"].notna()] if not mine.empty else mine
         counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
-        now = mine[mine["latest"]]["status"].value_counts().to_dict() if not mine.empty else {}
+        now: dict[Any, int] = (mine[mine["latest"]]["status"].value_counts().to_dict()
+                               if not mine.empty else {})
         ok_outputs = ran[ran["status"] == OK]["output"] if not ran.empty else []
         versions = final_versions(ok_outputs)
         outcome = _state(now, not ran.empty)
@@ -241,7 +242,7 @@ def host_rows(data: RunData) -> pd.DataFrame:
     return out
 
 
-def _state(latest: dict[str, int], ran: bool) -> str:
+def _state(latest: dict[Any, int], ran: bool) -> str:
     """The current state of a host or wave from the latest row of each of its steps."""
     if latest.get(FAILED):
         return FAILED
@@ -261,7 +262,8 @@ def wave_rows(data: RunData) -> pd.DataFrame:
     for wi, wave in enumerate(data.plan.get("waves", [])):
         mine = df[df["wave_index"] == wi] if not df.empty else df
         counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
-        now = mine[mine["latest"]]["status"].value_counts().to_dict() if not mine.empty else {}
+        now: dict[Any, int] = (mine[mine["latest"]]["status"].value_counts().to_dict()
+                               if not mine.empty else {})
         ran = mine[mine["start"].notna()] if not mine.empty else mine
         rows.append({"wave": wave["name"], "status": _state(now, not ran.empty),
                      "hosts": " ".join(dict.fromkeys(mine["host"])) if not mine.empty else "",

@@ -14,21 +14,24 @@ from jinja2 import Environment
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:1.5em;color:#1b1b1b}
-h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
+h1{font-size:1.5em;margin-bottom:.2em}
+h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .banner{padding:.8em 1em;border-radius:6px;font-size:1.1em;margin:.8em 0}
 .ok{background:#e6f4ea;border:1px solid #34a853} .failed{background:#fce8e6;border:1px solid #d93025}
 .warn{background:#fef7e0;border:1px solid #f9ab00}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f1f3f4} tr.failed td,td.failed{background:#fce8e6} td.behind{background:#fef7e0}
-pre{background:#f8f9fa;border:1px solid #e0e0e0;padding:.5em;white-space:pre-wrap;max-height:20em;overflow:auto;font-size:.8em}
+pre{background:#f8f9fa;border:1px solid #e0e0e0;padding:.5em;white-space:pre-wrap;max-height:20em;
+overflow:auto;font-size:.8em}
 .meta{color:#555} img.timeline{max-width:100%;border:1px solid #ddd}
 details{margin:.3em 0} summary{cursor:pointer;font-weight:600}
 """
 
 PAGE = Environment(autoescape=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>{{ title }}</title><style>{{ css }}</style></head>
 <body>
 <h1>{{ title }}</h1>

@@ -24,7 +24,8 @@ def test_panel_shows_wave_batch_hosts_and_what_they_wait_on():
         p.on_event("batch_start", {"wave": "cs_zk", "batch": 1, "label": "dc-1 #2, dc-2",
                                    "of": 2, "hosts": ["m2", "m3"]})
         p.on_event("step_start", {"host": "m2", "action": "update", "kind": "shell", "index": 0,
-                                  "command": "sudo /opt/apigee/apigee-setup/bin/update.sh -c cs,zk -f /opt/silent.conf"})
+                                  "command": "sudo /opt/apigee/apigee-setup/bin/update.sh "
+                                             "-c cs,zk -f /opt/silent.conf"})
         p.on_event("step_start", {"host": "m3", "action": "drain", "kind": "poll", "index": 0,
                                   "command": "qpid-stat -q"})
         p.on_event("waiting", {"host": "m3", "action": "drain", "detail": "queue ax: 12 msg"})
