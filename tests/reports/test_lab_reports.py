@@ -144,3 +144,47 @@ def test_the_audit_of_a_half_updated_lab_flags_exactly_what_is_behind(tmp_path):
     page = (folder / "report.html").read_text()
     assert "unreachable: m5" in page and "Rollback standby" in page
     assert "pgr" in page[page.index("id='standby'"):page.index("id='hosts'")]
+
+
+def test_a_killed_attempt_stays_in_the_report_of_the_resumed_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.reports.lablib import ROOT
+
+    reports = tmp_path / "reports"
+    with lab_module.Lab.start(topology="2-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        lab.fault("m1", "hang", match="update.sh -c ldap")
+        proc = subprocess.Popen([sys.executable, str(ROOT / "runner.py"), "--all", "--yes",
+                                 "--config", str(lab.config_path), "--reports", str(reports)],
+                                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"))
+        try:
+            deadline = time.monotonic() + 120
+            key = None
+            while key is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+                for folder in reports.glob("*/journal.jsonl"):
+                    key = next((e["key"] for e in events(folder.parent)
+                                if e["event"] == "step_start" and e["wave"] == "ldap"
+                                and e["action"] == "update"), None)
+            assert key, "the ldap update never started"
+            time.sleep(0.5)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        (folder,) = [p.parent for p in reports.glob("*/journal.jsonl")]
+        lab.clear_faults()
+        res = runner(lab, "--resume", folder.name, reports=reports)
+        assert res.returncode == 0, explain(res)
+    df = _rows(folder)
+    killed = df[(df["key"] == key) & (df["attempt"] == "1")].iloc[0]
+    assert (killed["status"], killed["attempt_outcome"], killed["latest"]) == (
+        "interrupted", "interrupted", "False")
+    again = df[(df["key"] == key) & (df["attempt"] == "2")].iloc[0]
+    assert (again["status"], again["latest"]) == ("ok", "True")
+    page = (folder / "report.html").read_text()
+    assert "INTERRUPTED: m1 — update (wave ldap" in page and "Completed after 2 attempts" in page
