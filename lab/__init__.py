@@ -57,16 +57,17 @@ class Lab:
     def start(cls, topology: str = "5-node", directory: str | Path = ".lab", speed: float = 0.0,
               probe: bool = False, nodes: int | None = None, dcs: int | None = None,
               mirror: str | Path | None = None, repo_mode: str = "internet",
-              daemon: bool = False, timeout: float = 60.0) -> "Lab":
+              daemon: bool = False, timeout: float = 60.0, ssh_server: str = "asyncssh") -> "Lab":
         directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)
         for stale in ("lab.json", "verdict.json", "verdict.txt"):
             (directory / stale).unlink(missing_ok=True)
         if daemon:
-            return cls._start_daemon(topology, directory, speed, probe, nodes, dcs, mirror, repo_mode, timeout)
+            return cls._start_daemon(topology, directory, speed, probe, nodes, dcs, mirror, repo_mode,
+                                     timeout, ssh_server)
         from lab.server import LabServer
         server = LabServer(directory, topology, speed, probe, nodes, dcs,
-                           Path(mirror) if mirror else None, repo_mode)
+                           Path(mirror) if mirror else None, repo_mode, ssh_server)
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -87,9 +88,9 @@ class Lab:
     @classmethod
     def _start_daemon(cls, topology: str, directory: Path, speed: float, probe: bool,
                       nodes: int | None, dcs: int | None, mirror: str | Path | None,
-                      repo_mode: str, timeout: float) -> "Lab":
+                      repo_mode: str, timeout: float, ssh_server: str) -> "Lab":
         args = [sys.executable, "-m", "lab", "_serve", "--topology", topology, "--dir", str(directory),
-                "--speed", str(speed), "--repo-mode", repo_mode]
+                "--speed", str(speed), "--repo-mode", repo_mode, "--ssh-server", ssh_server]
         if probe:
             args.append("--probe")
         if nodes:

@@ -24,6 +24,8 @@ def _start_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dcs", type=int)
     p.add_argument("--mirror", type=Path, help="emulate this Nornir SimpleInventory directory")
     p.add_argument("--repo-mode", choices=("internet", "mirror", "tar"), default="internet")
+    p.add_argument("--ssh-server", choices=("asyncssh", "openssh"), default="asyncssh",
+                   help="openssh: real Debian sshd per host (root only; lab/openssh.py)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,7 +56,8 @@ def parser() -> argparse.ArgumentParser:
 
 def serve(a: argparse.Namespace) -> int:
     from lab.server import LabServer
-    server = LabServer(a.dir, a.topology, a.speed, a.probe, a.nodes, a.dcs, a.mirror, a.repo_mode)
+    server = LabServer(a.dir, a.topology, a.speed, a.probe, a.nodes, a.dcs, a.mirror, a.repo_mode,
+                       a.ssh_server)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             return serve(a)
         if a.cmd == "start":
             lab = Lab.start(a.topology, a.dir, a.speed, a.probe, a.nodes, a.dcs, a.mirror,
-                            a.repo_mode, daemon=True)
+                            a.repo_mode, daemon=True, ssh_server=a.ssh_server)
             print(f"lab started: {len(lab.hosts)} hosts, ssh port {lab.port}, API {lab.management_url}")
             for k in ("inventory", "config", "secrets", "known_hosts"):
                 print(f"  {k:12} {lab.info[k]}")

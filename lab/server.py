@@ -29,11 +29,13 @@ REGISTRY = load_all()
 class LabServer:
     def __init__(self, directory: Path, topology: str = "5-node", speed: float = 1.0,
                  probe: bool = False, nodes: int | None = None, dcs: int | None = None,
-                 mirror: Path | None = None, repo_mode: str = "internet") -> None:
+                 mirror: Path | None = None, repo_mode: str = "internet", ssh_server: str = "asyncssh") -> None:
         self.directory = Path(directory).resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.speed = float(speed)
         self.repo_mode = repo_mode
+        self.ssh_server = ssh_server                 # asyncssh | openssh (lab/openssh.py)
+        self.sshd: list[Any] = []
         self.sock = f"@apigee-lab-{secrets.token_hex(6)}"
         specs = topologies.build(topology, nodes, dcs, Path(mirror) if mirror else None)
         self.specs = {s.name: s for s in specs}
@@ -86,16 +88,19 @@ class LabServer:
             (self.directory / "hosts" / h.name).mkdir(parents=True, exist_ok=True)
             self.keys[h.name] = layout.host_key(self.directory / "hosts" / h.name / "ssh_host_ed25519_key")
         agent_srv = await asyncio.start_unix_server(self.handle_agent, "\0" + self.sock[1:])
-        first = next(iter(st.hosts.values()))
-        for port in (2222, 0):
-            try:
-                self.port = port
-                await self._listen(first)
-                break
-            except OSError:
-                continue
-        self.port = self.listeners[first.name].get_port()
-        await asyncio.gather(*(self._listen(h) for h in st.hosts.values() if h is not first))
+        if self.ssh_server == "openssh":
+            await self._start_openssh()
+        else:
+            first = next(iter(st.hosts.values()))
+            for port in (2222, 0):
+                try:
+                    self.port = port
+                    await self._listen(first)
+                    break
+                except OSError:
+                    continue
+            self.port = self.listeners[first.name].get_port()
+            await asyncio.gather(*(self._listen(h) for h in st.hosts.values() if h is not first))
         url, api_servers = await mgmt_api.start(self, self.prefix + "2")
         repo: dict[str, Any] = {"mode": self.repo_mode}
         if self.repo_mode == "tar":
@@ -127,7 +132,27 @@ class LabServer:
         layout.cleanup_runtime(self.directory)
         self.log("lab stopped")
 
+    async def _start_openssh(self) -> None:
+        from lab import openssh
+        ok, why = openssh.available()
+        if not ok:
+            raise RuntimeError(why)
+        import socket
+        first = next(iter(self.state.hosts.values()))
+        with socket.socket() as s:                # a port free on the first address
+            s.bind((first.address, 0))
+            self.port = s.getsockname()[1]
+        try:
+            self.sshd = list(await asyncio.gather(*(openssh.start_host(self, h, self.port)
+                                                    for h in self.state.hosts.values())))
+        except BaseException:
+            openssh.stop_all([p for p in self.sshd])
+            raise
+
     async def _reap(self) -> None:
+        if self.sshd:
+            from lab import openssh
+            openssh.stop_all(self.sshd)
         for sig, wait in ((signal.SIGHUP, 0.5), (signal.SIGKILL, 0.5)):
             for pid in list(self.children):
                 ssh.kill_group(pid, sig)
@@ -237,6 +262,9 @@ class LabServer:
         if host not in self.state.hosts:
             raise ValueError(f"unknown host {host!r}")
         self.faults.add(host, kind, match)
+        if self.ssh_server == "openssh" and kind in ("refuse", "drop"):
+            self.faults.clear(host)
+            raise ValueError(f"fault {kind!r} is not available with OpenSSH hosts")
         if kind == "refuse" and host in self.listeners:
             srv = self.listeners.pop(host)
             srv.close()
