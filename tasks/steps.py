@@ -15,7 +15,7 @@ from nornir.core.task import Result, Task
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Step
-from fleet.plan.checks import PREDICATES
+from fleet.plan.checks import PREDICATES, readable
 from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
@@ -104,7 +104,7 @@ def _check_expect(step: Step, res: ShellResult) -> None:
         raise StepFailed(f"exit status {res.rc}", res.rc, res.output)
     for rx in step.expect:
         if not re.search(rx, res.output):
-            raise StepFailed(f"output does not match {rx!r}", res.rc, res.output)
+            raise StepFailed(f"not in the output: {readable(rx)}", res.rc, res.output)
 
 
 def _poll(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResult:

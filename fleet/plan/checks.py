@@ -41,3 +41,27 @@ def qpid_queues_empty(output: str) -> tuple[bool, str]:
 PREDICATES: dict[str, Callable[[str], tuple[bool, str]]] = {
     "qpid_queues_empty": qpid_queues_empty,
 }
+
+
+# What to do when a check fails: printed with the run's summary.
+HINTS: dict[str, str] = {
+    "check_status": "a component is not running: start it (apigee-all start) and check "
+                    "apigee-all status before the update",
+    "check_config": "the silent config file is missing or unreadable: fix data.config_file",
+    "check_smtp": "SKIP_SMTP=n needs SMTPMAILFROM in the config file, e.g. "
+                  "SMTPMAILFROM=\"My Company <myco@company.com>\" (required since 4.17.05)",
+    "check_external_auth": "external LDAP/AD: set IS_EXTERNAL_AUTH=true in the config file",
+    "check_selinux": "SELinux is enforcing: setenforce 0 and SELINUX=permissive in "
+                     "/etc/selinux/config",
+    "gate_versions": "an earlier wave has not reached these hosts (or failed there): run it "
+                     "first, on every data centre",
+    "gate_prepared": "run the prepare wave on these hosts first",
+    "qpid_drain": "the broker did not drain: check its Qpid Server and PostgreSQL are up, "
+                  "then resume (the block was removed)",
+}
+
+
+def readable(regex: str) -> str:
+    """A version regex as the text it looks for, for failure messages."""
+    text = regex.removeprefix("(?m)^")
+    return re.sub(r"\\(.)", r"\1", text).replace("[.]", ".")

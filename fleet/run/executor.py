@@ -76,7 +76,7 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                  on_event: EventSink = lambda kind, info: None) -> Outcome:
     from nornir.plugins.runners import ThreadedRunner
 
-    from tasks.steps import ChainContext, run_chain
+    from tasks.steps import ChainContext
 
     done = done or {}
     host_vars: dict[str, dict[str, str]] = {}

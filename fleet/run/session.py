@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from fleet.errors import InputError
 from fleet.model import Node, Plan
+from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
 from fleet.run.journal import Journal, new_run_id, read_events
@@ -40,8 +41,13 @@ def _summary(out: Outcome, journal: Journal) -> str:
     lines = [f"run {journal.run_id}: {'completed' if out.ok else 'FAILED'} in "
              f"{out.elapsed:.1f}s; {out.ran} step(s) run"
              + (f", {out.skipped} already done before" if out.skipped else "")]
+    hints: dict[str, str] = {}
     for f in out.failed:
         lines.append(f"  failed: {f['wave']} batch {f['batch'] + 1} on {f['host']}: {f['message']}")
+        action = f["message"].split(":", 1)[0]
+        if action in HINTS:
+            hints.setdefault(action, HINTS[action])
+    lines.extend(f"  what to fix ({a}): {h}" for a, h in hints.items())
     if out.not_run:
         lines.append("  not run:")
         lines.extend(f"    {n}" for n in out.not_run)
@@ -81,6 +87,7 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
             out = execute_plan(plan, nr, settings, secrets, journal, done, progress.on_event)
     except KeyboardInterrupt:
         journal.event("run_end", status="interrupted")
+        _write_reports(journal)
         raise
     journal.event("run_end", status="ok" if out.ok else "failed", ran=out.ran,
                   skipped=out.skipped, failed=out.failed, not_run=out.not_run)
