@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fleet.errors import InputError
+from fleet.plan.select import filter_nodes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,15 +45,7 @@ def _names(values: list[str] | None) -> list[str]:
 
 
 def select_nodes(nodes: list, dcs: list[str], hosts: list[str]) -> list:
-    known_dcs, known_hosts = {n.dc for n in nodes}, {n.name for n in nodes}
-    for dc in dcs:
-        if dc not in known_dcs:
-            raise InputError(f"audit: --dc {dc}: no such data centre (known: "
-                             f"{', '.join(sorted(known_dcs))})")
-    for h in hosts:
-        if h not in known_hosts:
-            raise InputError(f"audit: --hosts {h}: not in the inventory")
-    out = [n for n in nodes if (not dcs or n.dc in dcs) and (not hosts or n.name in hosts)]
+    out = filter_nodes(nodes, dcs, hosts)
     if not out:
         raise InputError("audit: --dc and --hosts together select no host")
     return out

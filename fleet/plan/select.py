@@ -26,26 +26,32 @@ class Selection:
                 "dcs": list(self.dcs), "hosts": list(self.hosts)}
 
 
-def _check_names(sel: Selection, plan: Plan, nodes: list[Node]) -> None:
+def filter_nodes(nodes: list[Node], dcs: tuple[str, ...] | list[str],
+                 hosts: tuple[str, ...] | list[str]) -> list[Node]:
+    """The nodes that --dc and --hosts pick, refusing names the inventory does not have."""
+    known_dcs = sorted({n.dc for n in nodes})
+    for dc in dcs:
+        if dc not in known_dcs:
+            raise InputError(f"unknown data centre {dc!r} for --dc; the inventory has: "
+                             f"{', '.join(known_dcs)}")
+    names = [n.name for n in nodes]
+    for h in hosts:
+        if h not in names:
+            raise InputError(f"unknown host {h!r} for --hosts; the inventory has: {', '.join(names)}")
+    return [n for n in nodes if (not dcs or n.dc in dcs) and (not hosts or n.name in hosts)]
+
+
+def _check_waves(sel: Selection, plan: Plan) -> None:
     for w in list(sel.waves) + ([sel.from_wave] if sel.from_wave else []):
         if w not in WAVE_NAMES:
             raise InputError(f"unknown wave {w!r}; waves are: {', '.join(WAVE_NAMES)}")
         if w not in plan.wave_names():
             raise InputError(f"wave {w!r} has nothing to do in this installation; its waves "
                              f"are: {', '.join(plan.wave_names())}")
-    known_dcs = sorted({n.dc for n in nodes})
-    for dc in sel.dcs:
-        if dc not in known_dcs:
-            raise InputError(f"unknown data centre {dc!r} for --dc; the inventory has: "
-                             f"{', '.join(known_dcs)}")
-    names = [n.name for n in nodes]
-    for h in sel.hosts:
-        if h not in names:
-            raise InputError(f"unknown host {h!r} for --hosts; the inventory has: {', '.join(names)}")
 
 
 def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
-    _check_names(sel, plan, nodes)
+    _check_waves(sel, plan)
     names = plan.wave_names()
     if sel.waves:
         wanted = {"preflight", *sel.waves}
@@ -53,8 +59,7 @@ def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
         wanted = {"preflight", *names[names.index(sel.from_wave):]}
     else:
         wanted = set(names)
-    chosen = {n.name for n in nodes
-              if (not sel.dcs or n.dc in sel.dcs) and (not sel.hosts or n.name in sel.hosts)}
+    chosen = {n.name for n in filter_nodes(nodes, sel.dcs, sel.hosts)}
     waves: list[Wave] = []
     for w in plan.waves:
         if w.name not in wanted:
