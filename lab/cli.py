@@ -71,6 +71,10 @@ def serve(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:                     # lab/demo.py parses its own options
+        from lab import demo
+        return demo.main(argv[1:])
     a = parser().parse_args(argv)
     try:
         if a.cmd == "_serve":
@@ -104,9 +108,6 @@ def main(argv: list[str] | None = None) -> int:
             from lab.topologies import describe
             print(describe())
             return 0
-        if a.cmd == "demo":
-            print("python -m lab demo: not written yet (the runner's demo lives with the runner)")
-            return 2
     except LabError as exc:
         print(f"lab: {exc}", file=sys.stderr)
         return 2

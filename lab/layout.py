@@ -183,7 +183,8 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
         bin_dir = home / "bin"
         for cmd in AGENT_CMDS:
             write_exe(bin_dir / cmd, "#!/bin/sh\n" + agent_line(sock, h.name, cmd))
-        write_exe(bin_dir / "hostname", f"#!/bin/sh\necho {h.name}\n")
+        write_exe(bin_dir / "hostname", "#!/bin/sh\ncase \"$1\" in\n  -i|-I|--ip-address|--all-ip-addresses) "
+                  f"echo {h.address} ;;\n  *) echo {h.name} ;;\nesac\n")
         write_exe(bin_dir / "sudo", SUDO)
         write_exe(bin_dir / "curl", "#!/bin/sh\ncase \"$*\" in\n  *software.apigee.com*|*:3939*) "
                   + agent_line(sock, h.name, "curl").strip() + " ;;\n"

@@ -209,8 +209,15 @@ def test_rule7_quiet_when_router_taken_out_of_lb(make_lab):
     assert v.ok, v.text()
 
 
-# 8 --------------------------------------------------------------------------------------
-def test_rule8_two_cassandra_nodes_down(lab5):
+# 8 (judged while the probe runs, i.e. in a zero-downtime run) --------------------------
+def test_rule8_not_judged_in_maintenance_mode(lab5):
+    for h in ("m1", "m2", "m3"):
+        lab5.node(h).svc("apigee-cassandra", "stop")
+    assert lab5.verdict().ok
+
+
+def test_rule8_two_cassandra_nodes_down(make_lab):
+    lab5 = make_lab("5-node", probe=True)
     m1, m2 = lab5.node("m1"), lab5.node("m2")
     m1.svc("apigee-cassandra", "stop")
     m2.svc("apigee-cassandra", "stop")
@@ -218,7 +225,8 @@ def test_rule8_two_cassandra_nodes_down(lab5):
     assert rules(v) == {8} and "Cassandra" in messages(v, 8)
 
 
-def test_rule8_zookeeper_majority(lab5):
+def test_rule8_zookeeper_majority(make_lab):
+    lab5 = make_lab("5-node", probe=True)
     lab5.node("m1").svc("apigee-zookeeper", "stop")
     lab5.node("m1").svc("apigee-zookeeper", "start")
     assert lab5.verdict().ok
