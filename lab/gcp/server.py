@@ -211,7 +211,8 @@ class GcpEmulator:
         world = World(op_seconds=op_seconds)
         seed_world(world, seed or {})
         server = EmulatorServer((host, port), world)
-        thread = threading.Thread(target=server.serve_forever, name="gcp-emulator", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name="gcp-emulator", daemon=True)
         thread.start()
         return cls(server, thread)
 

@@ -21,6 +21,7 @@ MIG = {"location": "europe-west3", "routing": {"mode": "mig", "subnet": "apigee-
 def spec(*regions: dict[str, Any], **top: Any) -> dict[str, Any]:
     return {"project": "demo-org", "project_number": "123456789012", "network": "apigee-vpc",
             "backend_service": "apigee-xlb-backend", "draining_timeout_sec": 60,
+            "drain_wait_sec": 0.05,
             "regions": list(regions), **top}
 
 
