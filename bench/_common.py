@@ -139,6 +139,8 @@ class RunResult:
     folder: Path | None         # reports/RUN_ID
     output: str
     timed_out: bool = False
+    t_exec: float = 0.0         # epoch seconds: process started
+    t_exit: float = 0.0         # epoch seconds: process reaped
 
 
 def run_runner(config: Path, reports: Path, extra: list[str] | None = None,
@@ -152,6 +154,7 @@ def run_runner(config: Path, reports: Path, extra: list[str] | None = None,
     log = log or reports / "runner-output.txt"
     env = dict(os.environ, COLUMNS="160")
     t0 = time.monotonic()
+    t_exec = time.time()
     with open(log, "w") as out:
         p = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out,
                              stderr=subprocess.STDOUT, env=env)
@@ -168,11 +171,12 @@ def run_runner(config: Path, reports: Path, extra: list[str] | None = None,
                 break
             time.sleep(0.02)
     wall = time.monotonic() - t0
+    t_exit = time.time()
     p.returncode = os.waitstatus_to_exitcode(status)
     new = sorted(set(reports.iterdir()) - before)
     folder = next((d for d in new if (d / "journal.jsonl").exists()), None)
     return RunResult(p.returncode, wall, ru.ru_maxrss / 1024, folder, log.read_text(errors="replace"),
-                     timed_out)
+                     timed_out, t_exec, t_exit)
 
 
 def plan_of(config: Path, out: Path, extra: list[str] | None = None) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""Planning: time to build and write the plan of a large installation (pure: no lab, no SSH).
+
+Inventories are generated like the lab's `generated` topology (per data centre: 3 datastore
+nodes, the first with a Management Server, 2 Qpid, the PostgreSQL pair, the rest
+router+MP; plus a rollback standby), written as a Nornir SimpleInventory. Measured stages,
+best of --repeat runs each:
+
+- load: read and validate the YAML inventory (fleet.inventory.load_inventory);
+- build: fleet.plan.build_plan (+ select of the whole plan, as `--all` does);
+- write: Plan.dumps() and the file write (what `--plan-out` does);
+- CLI: `python runner.py --config … --plan-out FILE` end to end, a fresh process (imports
+  included).
+
+Target: build + write under 1 s at 1,000 nodes.
+
+    python bench/planning.py             # 100, 1,000, 5,000 nodes, 1 and 4 DCs, both modes
+    python bench/planning.py --quick     # 100 and 1,000 nodes
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, append_results, command_line, table  # noqa: E402
+
+import yaml  # noqa: E402
+
+
+def write_inventory(folder: Path, nodes: int, dcs: int) -> Path:
+    """hosts.yaml / groups.yaml / defaults.yaml and a config.yaml pointing at them."""
+    from lab.topologies import generated
+
+    folder.mkdir(parents=True, exist_ok=True)
+    hosts = {}
+    for i, spec in enumerate(generated(nodes, dcs)):
+        data = {"dc": spec.dc, "machine": spec.machine, "profiles": list(spec.profiles)}
+        if spec.postgres:
+            data["postgres"] = spec.postgres
+        if spec.observer:
+            data["zookeeper_observer"] = True
+        hosts[spec.name] = {"hostname": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
+                            "groups": [spec.dc], "data": data}
+    (folder / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    (folder / "groups.yaml").write_text(yaml.safe_dump(
+        {f"dc-{d}": {"data": {"dc": f"dc-{d}"}} for d in range(1, dcs + 1)}))
+    (folder / "defaults.yaml").write_text(yaml.safe_dump({"username": "apigee", "platform": "linux"}))
+    cfg = folder / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"inventory": {"plugin": "SimpleInventory", "options": {
+        "host_file": "hosts.yaml", "group_file": "groups.yaml", "defaults_file": "defaults.yaml"}},
+        "user_defined": {}}))
+    return cfg
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    out, times = None, []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def measure(nodes: int, dcs: int, zero: bool, work: Path, repeat: int) -> dict:
+    from fleet.inventory import load_inventory
+    from fleet.plan import Selection, build_plan, select
+    from fleet.settings import load_settings
+
+    folder = work / f"n{nodes}-dc{dcs}"
+    cfg = folder / "config.yaml"
+    if not cfg.exists():
+        write_inventory(folder, nodes, dcs)
+    settings = load_settings(cfg)
+    t_load, loaded = best(lambda: load_inventory(settings.inventory_files), repeat)
+    inv_nodes = loaded
+    t_build, plan = best(lambda: select(build_plan(inv_nodes, settings, zero), inv_nodes, Selection()),
+                         repeat)
+    out = folder / f"plan-{'zd' if zero else 'm'}.json"
+
+    def write() -> int:
+        text = plan.dumps() + "\n"
+        out.write_text(text, encoding="utf-8")
+        return len(text)
+
+    t_write, size = best(write, repeat)
+    cli = [sys.executable, str(ROOT / "runner.py"), "--config", str(cfg), "--plan-out", str(out)]
+    if zero:
+        cli.append("--zero-downtime")
+
+    def run_cli() -> int:
+        return subprocess.run(cli, cwd=ROOT, capture_output=True, text=True).returncode
+
+    t_cli, rc = best(run_cli, max(1, min(repeat, 3)))
+    steps = sum(len(b.steps) for w in plan.waves for b in w.batches)
+    batches = sum(len(w.batches) for w in plan.waves)
+    return {"nodes": len(inv_nodes), "dcs": dcs, "mode": "zero-downtime" if zero else "maintenance",
+            "batches": batches, "steps": steps, "load": t_load, "build": t_build, "write": t_write,
+            "size": size, "cli": t_cli, "rc": rc}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", nargs="+", type=int, help="node counts (default 100 1000 5000)")
+    p.add_argument("--dcs", nargs="+", type=int, help="data centres (default 1 4)")
+    p.add_argument("--repeat", type=int, default=3, help="best of N (default 3)")
+    p.add_argument("--quick", action="store_true", help="100 and 1,000 nodes, 1 DC, maintenance")
+    p.add_argument("--work", help="working folder (default: a temp folder)")
+    p.add_argument("--no-results", action="store_true")
+    a = p.parse_args(argv)
+    sizes = a.sizes or ([100, 1000] if a.quick else [100, 1000, 5000])
+    dcs_list = a.dcs or ([1] if a.quick else [1, 4])
+    modes = [False] if a.quick else [False, True]
+    work = Path(a.work or tempfile.mkdtemp(prefix="bench-plan-"))
+    rows = []
+    for n in sizes:
+        for dcs in dcs_list:
+            for zero in modes:
+                r = measure(n, dcs, zero, work, a.repeat)
+                rows.append(r)
+                print(f"{n:>5} nodes, {dcs} DC(s), {r['mode']:<13}: build {r['build']:.3f}s, write "
+                      f"{r['write']:.3f}s, CLI {r['cli']:.2f}s", flush=True)
+    body = table(["nodes", "DCs", "mode", "batches", "steps", "load inventory s", "build plan s",
+                  "write JSON s", "**build + write s**", "plan MB", "CLI --plan-out s", "exit"],
+                 [[r["nodes"], r["dcs"], r["mode"], r["batches"], r["steps"], f"{r['load']:.3f}",
+                   f"{r['build']:.3f}", f"{r['write']:.3f}", f"**{r['build'] + r['write']:.3f}**",
+                   f"{r['size'] / 1e6:.1f}", f"{r['cli']:.2f}", r["rc"]] for r in rows])
+    notes = (f"Best of {a.repeat}. nodes include the rollback standby. CLI = a fresh `runner.py "
+             "--plan-out` process (Python start-up, imports, YAML, build, write). "
+             "Target: build + write < 1 s at 1,000 nodes.")
+    print("\n" + body + "\n" + notes)
+    if not a.no_results:
+        append_results("Planning (bench/planning.py)", body + "\n\n" + notes, command_line())
+    return 0 if all(r["rc"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
