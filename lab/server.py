@@ -182,9 +182,26 @@ class LabServer:
                 return
             host, cmd, cwd, tty, *argv = payload.decode("utf-8", "surrogateescape").split("\0")
             msg = {"host": host, "cmd": cmd, "cwd": cwd, "tty": tty == "1", "argv": argv}
-            rc = await self.dispatch(msg, reader, writer)
-            writer.write(frame(b"x", str(rc).encode()))
-            await writer.drain()
+            inbox: asyncio.Queue = asyncio.Queue()
+            work = asyncio.ensure_future(self.dispatch(msg, inbox, writer))
+
+            async def pump() -> None:
+                """Input frames to the command; if the client dies (Ctrl-C, hang-up) the command
+                is cancelled, as a real process would be killed."""
+                while True:
+                    k, p = await read_frame(reader)
+                    if not k:
+                        work.cancel()
+                        return
+                    inbox.put_nowait((k, p))
+
+            pumper = asyncio.ensure_future(pump())
+            try:
+                rc = await work
+                writer.write(frame(b"x", str(rc).encode()))
+                await writer.drain()
+            finally:
+                pumper.cancel()
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -192,14 +209,14 @@ class LabServer:
                 self._tasks.discard(task)
             writer.close()
 
-    async def dispatch(self, msg: dict[str, Any], reader: asyncio.StreamReader,
+    async def dispatch(self, msg: dict[str, Any], inbox: asyncio.Queue,
                        writer: asyncio.StreamWriter) -> int:
         st = self.state
         h = st.hosts[msg["host"]]
         cmd, argv = msg["cmd"], list(msg.get("argv", []))
         st.commands.append({"host": h.name, "cmd": cmd, "argv": argv, "t": time.time()})
         judge.argv_secrets(st, h.name, cmd, argv)
-        ctx = Ctx(self, h, cmd, argv, msg.get("cwd", "/"), bool(msg.get("tty")), reader, writer)
+        ctx = Ctx(self, h, cmd, argv, msg.get("cwd", "/"), bool(msg.get("tty")), inbox, writer)
         fault = self.faults.for_command(h.name, " ".join([cmd] + argv))
         if fault is not None:
             self.log(f"fault {fault.kind} on {h.name}: {cmd} {' '.join(argv)}")
@@ -209,8 +226,7 @@ class LabServer:
             if fault.kind == "drop":
                 for conn in list(self.connections.get(h.name, ())):
                     conn.abort()
-            await reader.read()          # hang (or dropped): wait until the caller goes away
-            raise asyncio.CancelledError
+            await asyncio.Event().wait()  # hang (or dropped): until the caller goes away
         handler = REGISTRY.get(cmd)
         if handler is None:
             ctx.err(f"{cmd}: command not found")

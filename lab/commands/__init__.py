@@ -51,7 +51,7 @@ class Ctx:
     argv: list[str]
     cwd: str
     tty: bool
-    reader: asyncio.StreamReader
+    inbox: asyncio.Queue                 # input frames from the agent (see LabServer.handle_agent)
     writer: asyncio.StreamWriter
 
     @property
@@ -70,13 +70,13 @@ class Ctx:
     async def readline(self, echo: bool = True) -> str | None:
         self._send(b"r", b"1" if echo else b"0")
         await self.writer.drain()
-        kind, payload = await read_frame(self.reader)
+        kind, payload = await self.inbox.get()
         return payload.decode(errors="replace") if kind == b"l" else None
 
     async def readall(self) -> str:
         self._send(b"a", b"")
         await self.writer.drain()
-        kind, payload = await read_frame(self.reader)
+        kind, payload = await self.inbox.get()
         return payload.decode(errors="replace") if kind == b"d" else ""
 
     async def sleep(self, what: str, factor: float = 1.0) -> None:

@@ -82,3 +82,30 @@ def test_undrainable_broker(lab5):
     out = m4.ok("qpid-stat -q")
     row = next(line.split() for line in out.splitlines() if "ax-q-axgroup" in line)
     assert int(row[-8]) == 0
+
+
+def test_lost_client_interrupts_update_midway(make_lab):
+    """Without any fault: a connection lost during update.sh kills it, leaving the components
+    stopped at the old version (as on a real node); a re-run completes it."""
+    lab = make_lab("5-node", speed=0.05)
+    lab.set_state("m1", prepared=True)
+    n = Node(lab, "m1")
+    from tests.lab.sshclient import _sync
+
+    async def start_update():
+        return await n.conn.create_process(f"{n.root}/apigee-setup/bin/update.sh -c cs,zk -f {n.conf}")
+    _sync(start_update())
+    deadline = time.monotonic() + 5
+    while lab.state()["hosts"]["m1"]["components"]["cs"]["state"] != "updating":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    n.close()
+    deadline = time.monotonic() + 5
+    while lab.state()["hosts"]["m1"]["components"]["cs"]["state"] == "updating":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    cs = lab.state()["hosts"]["m1"]["components"]["cs"]
+    assert cs == {"service": "apigee-cassandra", "version": "4.16.09", "state": "stopped"}
+    again = lab.node("m1")
+    again.update("cs,zk")
+    assert lab.state()["hosts"]["m1"]["components"]["cs"]["state"] == "running"
