@@ -224,6 +224,7 @@ class Lab:
             os.kill(pid, signal.SIGKILL)
         if self._proc is not None:
             self._proc.wait(5)
+        (self.directory / "lab.json").unlink(missing_ok=True)   # stale after a crash
 
     def __enter__(self) -> "Lab":
         return self

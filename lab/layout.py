@@ -18,7 +18,7 @@ from typing import Any
 import asyncssh
 import yaml
 
-from lab.state import HostState, LabState, OPERATOR_JOB, REPAIR_JOB, SOURCE
+from lab.state import HostState, LabState, SOURCE
 from lab.topologies import HostSpec
 
 AGENT = Path(__file__).with_name("agent.py").resolve()

@@ -82,7 +82,6 @@ def test_in_process_stop_reaps_shells_and_hung_commands(make_lab):
     lab = make_lab("1-node")
     n = lab.node("m1")
     lab.fault("m1", "hang")
-    import asyncio
     from tests.lab.sshclient import _sync
 
     async def start_hung():
