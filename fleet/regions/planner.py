@@ -2,8 +2,9 @@
 
 No I/O here, so that `--dry-run`, `--plan-out` and the planner tests see exactly the calls
 a run makes. Values that exist only once an earlier step ran (the instance's service
-attachment and IP) are written as ``${instance:NAME.field}`` and filled in by the executor
-from ``GET …/instances/NAME`` right before the call.
+attachment and IP, the CIDR Compute picked for a range) are written as
+``${instance:NAME.field}`` / ``${address:NAME}`` and filled in by the executor from
+``GET …/instances/NAME`` / ``GET …/global/addresses/NAME`` right before the call.
 """
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ REGION_LABEL = "apigee-x-region"
 
 def placeholder(instance: str, field: str) -> str:
     return "${instance:%s.%s}" % (instance, field)
+
+
+def address_placeholder(name: str) -> str:
+    """The CIDR of a reserved range, known once Compute has picked it."""
+    return "${address:%s}" % name
 
 
 class _Steps:
@@ -83,8 +89,9 @@ def _instance_chain(s: _Steps, inp: RegionInputs, st: OrgState, r: RegionInput) 
     body: dict[str, Any] = {
         "name": r.instance, "location": r.location,
         "diskEncryptionKeyName": urls.key_path(inp.project, r.location, r.key_ring, r.key)}
-    if r.cidr22 and r.cidr28:
-        body["ipRange"] = f"{r.cidr22},{r.cidr28}"
+    # always this region's own ranges: left to itself Apigee may take another region's
+    body["ipRange"] = (f"{r.cidr22 or address_placeholder(r.range22)},"
+                       f"{r.cidr28 or address_placeholder(r.range28)}")
     if r.consumer_accept_list:
         body["consumerAcceptList"] = list(r.consumer_accept_list)
     chain = [s.http(r.location, "instance_create", "POST",

@@ -18,7 +18,7 @@ from fleet.model import Step
 from fleet.regions import urls
 from fleet.regions.client import ApiCallError, Apis, OperationFailed
 
-PLACEHOLDER = re.compile(r"\$\{instance:([^.}]+)\.(\w+)\}")
+PLACEHOLDER = re.compile(r"\$\{(instance|address):([^.}]+)(?:\.(\w+))?\}")
 Result = tuple[bool, str]
 
 
@@ -56,18 +56,25 @@ def _query(url: str, key: str) -> str:
 def _resolve(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """Fill ${instance:NAME.field} from the live instance (its IP, its service attachment)."""
     text = json.dumps(body)
-    project = re.search(r"/projects/([^/]+)/", ctx.url)    # the org is named after the project
-    cache: dict[str, dict[str, Any]] = {}
+    project = re.search(r"/(?:projects|organizations)/([^/]+)", ctx.url)  # org = project id
+    p = project[1] if project else ""
+    cache: dict[tuple[str, str], dict[str, Any]] = {}
 
     def sub(m: re.Match[str]) -> str:
-        name, field = m[1], m[2]
-        if name not in cache:
-            cache[name] = ctx.apis.get(urls.instance(project[1] if project else "", name)) or {}
-        value = cache[name].get(field)
-        if not value:
+        kind, name, field = m[1], m[2], m[3]
+        if (kind, name) not in cache:
+            url = (urls.instance(p, name) if kind == "instance"
+                   else urls.compute(p, f"global/addresses/{name}"))
+            cache[(kind, name)] = ctx.apis.get(url) or {}
+        got = cache[(kind, name)]
+        if kind == "address":
+            if not got.get("address"):
+                raise StepRefused(f"range {name} is not reserved")
+            return f"{got['address']}/{got.get('prefixLength')}"
+        if not got.get(field):
             raise StepRefused(f"instance {name} has no {field} yet (state "
-                              f"{cache[name].get('state', 'absent')})")
-        return str(value)
+                              f"{got.get('state', 'absent')})")
+        return str(got[field])
     return json.loads(PLACEHOLDER.sub(sub, text))
 
 
@@ -129,7 +136,7 @@ def instance_create(ctx: Context) -> Result:
         ctx.call("DELETE", url)
         inst = None
     if inst is None:
-        ctx.call("POST", ctx.url, body)
+        ctx.call("POST", ctx.url, _resolve(ctx, body))
         changed = True
     inst = _wait_instance(ctx, url)
     return changed, (f"{body['name']} {'created' if changed else 'exists'}: {inst['state']}, "
