@@ -252,7 +252,7 @@ class LabServer:
             if what == "verdict":
                 return {"verdict": (await judge.verdict(self, bool(msg.get("final")))).to_json()}
             if what == "state":
-                return {"state": self.state.snapshot()}
+                return {"state": dict(self.state.snapshot(), faults=[f.to_json() for f in self.faults.items])}
             if what == "fault":
                 await self.add_fault(msg["host"], msg["kind"], msg.get("match"))
                 return {"ok": True}

@@ -226,6 +226,7 @@ class LabState:
                           "buffered": sum(h.buffer for h in self.hosts.values())},
             "probe": {"on": self.probe, "sent": self.probe_sent, "failed": self.probe_failed},
             "violations": [v.to_json() for v in self.violations],
+            "commands": [{"host": c["host"], "cmd": c["cmd"], "argv": c["argv"]} for c in self.commands],
         }
 
     @staticmethod
