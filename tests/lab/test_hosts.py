@@ -185,3 +185,14 @@ def test_management_api(lab5):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(lab5.management_url + "/v1/servers", timeout=5)
     assert e.value.code == 401
+
+
+def test_validate_fails_while_a_component_is_down(lab5):
+    lab5.set_state("m1", prepared=True)
+    m1, m3 = lab5.node("m1"), lab5.node("m3")
+    assert m1.ok("hostname -i").strip() == lab5.addresses["m1"]
+    m1.svc("apigee-validate", "update")
+    m1.svc("apigee-validate", "setup", "-f", m1.conf)
+    m3.svc("edge-message-processor", "stop")
+    rc, out = m1.run(f"{m1.root}/apigee-service/bin/apigee-service apigee-validate setup -f {m1.conf}")
+    assert rc == 1 and "HTTP 503" in out and "m3:edge-message-processor" in out
