@@ -129,8 +129,9 @@ class Apis:
                     best = m
         if best is None:
             raise ValueError(f"no {api} API method for {method} {url}")
-        params = dict(best.path.match(path).groupdict())           # type: ignore[union-attr]
-        params.update(parse_qsl(parts.query))
+        params: dict[str, Any] = dict(best.path.match(path).groupdict())  # type: ignore
+        for key, value in parse_qsl(parts.query):
+            params[key] = _typed(best.params.get(key, {}).get("type"), value)
         return best, params
 
     def call(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -180,6 +181,15 @@ class Apis:
         if err:
             raise OperationFailed(f"operation {op.get('name')} failed: {err}")
         return op
+
+
+def _typed(kind: str | None, value: str) -> Any:
+    """Query strings are text; the client serializes by type (bool("false") is True)."""
+    if kind == "boolean":
+        return value.lower() == "true"
+    if kind == "integer":
+        return int(value)
+    return value
 
 
 def _message(exc: Any) -> str:

@@ -11,8 +11,8 @@ import yaml
 from fleet.regions.cli import main
 from lab.gcp import GcpEmulator
 
-OP_SECONDS = 0.03
-FAST = ["--poll-interval", "0.01", "--op-timeout", "20", "--drain-wait", "0.05", "--yes"]
+OP_SECONDS = 0.01
+FAST = ["--poll-interval", "0.005", "--op-timeout", "20", "--drain-wait", "0.05", "--yes"]
 
 PSC = {"location": "us-west1", "routing": {"mode": "psc", "subnet": "apigee-subnet"}}
 MIG = {"location": "europe-west3", "routing": {"mode": "mig", "subnet": "apigee-subnet"}}
