@@ -210,19 +210,15 @@ def _apis(cls: Any, endpoint: str | None) -> Any:
 
 
 def _reports(folder: Path) -> None:
-    """Write steps.csv/report.html if the shared reports module is there (optional)."""
+    """steps.csv/report.html from the journal, with the Edge runs' reports module."""
     try:
-        from fleet.run import reports  # type: ignore[attr-defined]
+        from fleet.reports import write_run_reports
     except ImportError:
         return
-    for name in ("write_reports", "write", "render"):
-        fn = getattr(reports, name, None)
-        if callable(fn):
-            try:
-                fn(folder)
-            except Exception:          # reports are a convenience: never fail the run on them
-                pass
-            return
+    try:
+        write_run_reports(folder)
+    except Exception as exc:      # a report problem must not hide the run's own outcome
+        sys.stderr.write(f"warning: reports not written: {type(exc).__name__}: {exc}\n")
 
 
 def main(argv: list[str], out: TextIO | None = None) -> int:

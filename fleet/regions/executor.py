@@ -57,7 +57,8 @@ class Executor:
 
     def _step(self, wi: int, wave: str, bi: int, host: str, index: int, step: Step) -> bool:
         key = step_key(wi, bi, host, index)
-        base: dict[str, Any] = {"key": key, "wave": wave, "batch": bi, "host": host,
+        base: dict[str, Any] = {"key": key, "wave": wave, "wave_index": wi, "batch": bi,
+                                "host": host,
                                 "index": index, "action": step.action, "command": step.command,
                                 "kind": step.kind}
         start = time.time()

@@ -109,6 +109,8 @@ def test_journal_records_every_step(emulator, run_region) -> None:
     plan = Plan.from_json(json.loads((run / "plan.json").read_text()))
     assert plan.mode == "region-add"
     assert (run / "snapshot.json").exists()
+    csv = (run / "steps.csv").read_text()           # the shared reports module read it
+    assert "kms_keyring_create" in csv and "backend_add" in csv
 
 
 def test_dry_run_and_plan_out_change_nothing(emulator, run_region, tmp_path) -> None:
