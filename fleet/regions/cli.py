@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
         x.add_argument("--plan-out", metavar="FILE", help="write the plan JSON")
         x.add_argument("--reports", default="reports", metavar="DIR",
                        help="reports folder (default reports/)")
+        x.add_argument("--no-reports", action="store_true",
+                       help="write only plan.json and journal.jsonl, no CSV/HTML reports")
         x.add_argument("--yes", action="store_true", help="do not ask (required without a "
                        "terminal)")
         x.add_argument("--op-timeout", type=float, default=3600.0, metavar="SEC",
@@ -190,7 +192,8 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
         ok = Executor(apis, plan, journal, progress).run(["region", *argv])
     finally:
         progress.close()
-    _reports(journal.folder)
+    if not a.no_reports:
+        _reports(journal.folder)
     ex = journal.events()[-1].get("summary", {})
     out.write(f"run {run_id}: {'done' if ok else 'FAILED'} ({ex.get('ok', 0)} changed, "
               f"{ex.get('unchanged', 0)} already done, {ex.get('failed', 0)} failed, "

@@ -49,7 +49,8 @@ def clean_end() -> dict[str, dict]:
             emu = GcpEmulator.start(op_seconds=OP_SECONDS)
             path = Path(tmp) / f"{name}.yaml"
             path.write_text(yaml.safe_dump(spec(*regions)))
-            args = ["--spec", str(path), "--endpoint", emu.endpoint, "--reports", tmp, *FAST]
+            args = ["--spec", str(path), "--endpoint", emu.endpoint, "--reports", tmp,
+                    "--no-reports", *FAST]
             assert main(["add", *args], out=io.StringIO()) == 0
             if remove:
                 assert main(["remove", *args], out=io.StringIO()) == 0
@@ -60,11 +61,11 @@ def clean_end() -> dict[str, dict]:
 
 def _fail_then_resume(emu, run_region, command, inputs, call, mode) -> None:
     emu.fail(call, mode=mode, message=f"injected: {call} {mode}")
-    rc, out, err = run_region(command, emu, inputs)
+    rc, out, err = run_region(command, emu, inputs, "--no-reports")
     assert rc == 1, out + err
     assert f"injected: {call} {mode}" in out
     assert "run the same command again" in out
-    rc, out, err = run_region(command, emu, inputs)
+    rc, out, err = run_region(command, emu, inputs, "--no-reports")
     assert rc == 0, out + err
     assert "already done" in out
 
@@ -87,7 +88,7 @@ def test_add_mig_resumes_after_failure(emulator, run_region, clean_end, call, mo
                          + [("apigee.instances.delete", "operation"),
                             ("compute.backendServices.patch", "operation")])
 def test_remove_resumes_after_failure(emulator, run_region, clean_end, call, mode) -> None:
-    assert run_region("add", emulator, spec(PSC, MIG))[0] == 0
+    assert run_region("add", emulator, spec(PSC, MIG), "--no-reports")[0] == 0
     _fail_then_resume(emulator, run_region, "remove", spec(PSC, MIG), call, mode)
     assert end_state(emulator) == clean_end["remove"]
     assert emulator.verdict(removed=["us-west1", "europe-west3"])["ok"]
