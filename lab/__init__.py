@@ -7,6 +7,7 @@ every run of the update. Only tests and the demo import it; ``fleet`` never does
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -83,7 +84,9 @@ class Lab:
         t.start()
         if not ready.wait(timeout) or errors:
             raise LabError(f"lab did not start: {errors[0] if errors else 'timeout'}")
-        return cls(directory, thread=t)
+        lab = cls(directory, thread=t)
+        atexit.register(lab.stop)                 # no shells left if the caller forgets stop()
+        return lab
 
     @classmethod
     def _start_daemon(cls, topology: str, directory: Path, speed: float, probe: bool,
@@ -207,6 +210,8 @@ class Lab:
 
     # --- stopping ----------------------------------------------------------------------
     def stop(self, timeout: float = 15.0) -> None:
+        if self._thread is not None and not self._thread.is_alive():
+            return
         pid = int(self.info.get("pid", 0))
         try:
             self._call(control="stop", timeout=5)
