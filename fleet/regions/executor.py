@@ -6,6 +6,7 @@ Every step writes step_start/step_end to the run journal before the next one beg
 """
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -23,6 +24,11 @@ class Executor:
         self.apis, self.plan, self.journal, self.progress = apis, plan, journal, progress
         self.sleep = sleep
         self.counts = {"ok": 0, "unchanged": 0, "failed": 0, "not_run": 0}
+        self._lock = threading.Lock()          # host chains of a batch count concurrently
+
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[what] += n
 
     def run(self, argv: list[str] | None = None) -> bool:
         self.journal.event("run_start", run_id=self.journal.run_id, plan_digest=self.plan.digest(),
@@ -31,13 +37,13 @@ class Executor:
         ok = True
         for wi, wave in enumerate(self.plan.waves):
             if not ok:
-                self.counts["not_run"] += sum(len(b.steps) for b in wave.batches)
+                self._count("not_run", sum(len(b.steps) for b in wave.batches))
                 continue
             self.journal.event("wave_start", wave=wave.name, index=wi)
             self.progress.wave(wave.name)
             for bi, batch in enumerate(wave.batches):
                 if not ok:
-                    self.counts["not_run"] += len(batch.steps)
+                    self._count("not_run", len(batch.steps))
                     continue
                 hosts = batch.hosts()
                 with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
@@ -51,7 +57,7 @@ class Executor:
     def _chain(self, wi: int, wave: str, bi: int, host: str, chain: list[Step]) -> bool:
         for index, step in enumerate(chain):
             if not self._step(wi, wave, bi, host, index, step):
-                self.counts["not_run"] += len(chain) - index - 1
+                self._count("not_run", len(chain) - index - 1)
                 return False
         return True
 
@@ -80,7 +86,7 @@ class Executor:
         except Exception as exc:          # an unexpected client error still ends the step cleanly
             status, output, error = "failed", "", f"{type(exc).__name__}: {exc}"
         end = time.time()
-        self.counts["failed" if error else ("ok" if changed else "unchanged")] += 1
+        self._count("failed" if error else ("ok" if changed else "unchanged"))
         self.journal.event("step_end", start=start, end=end, status=status,
                            output=output[:500], error=error, changed=changed, **base)
         self.progress.end(key, step, status, error or output, end - start)

@@ -1,0 +1,67 @@
+"""CLI surface: flags without a file, planning from a snapshot, help and usage errors."""
+from __future__ import annotations
+
+import io
+import json
+
+from fleet.regions.cli import main
+from fleet.regions.snapshot import OrgState
+
+FLAGS = ["--project", "demo-org", "--project-number", "123456789012", "--network",
+         "apigee-vpc", "--backend-service", "apigee-xlb-backend"]
+
+
+def test_flags_only_dry_run(emulator) -> None:
+    out = io.StringIO()
+    rc = main(["add", *FLAGS, "--location", "us-west2", "--routing", "mig", "--subnet",
+               "apigee-subnet", "--endpoint", emulator.endpoint, "--dry-run"], out=out)
+    assert rc == 0, out.getvalue()
+    text = out.getvalue()
+    assert "regions/us-west2/instanceGroupManagers" in text
+    assert '"name":"apigee-us-west2"' in text
+    assert emulator.mutating_calls() == []
+
+
+def test_plan_from_a_snapshot_needs_no_api(tmp_path, capsys) -> None:
+    state = OrgState(org="demo-org", peering={"reservedPeeringRanges": ["r1"]},
+                     backend_services={"apigee-xlb-backend": {"backends": []}},
+                     subnets={"us-west1/s": {"privateIpGoogleAccess": True}},
+                     environments=["prod"])
+    snap = tmp_path / "state.json"
+    snap.write_text(json.dumps(state.to_json()))
+    plan = tmp_path / "plan.json"
+    args = ["add", *FLAGS, "--location", "us-west1", "--routing", "psc", "--subnet", "s",
+            "--snapshot", str(snap), "--plan-out", str(plan)]
+    assert main(args, out=io.StringIO()) == 0
+    body = json.loads(plan.read_text())
+    steps = [s for w in body["waves"] for b in w["batches"] for s in b["steps"]]
+    peering = [s for s in steps if s["action"] == "peering_update"][0]
+    assert peering["request"]["body"]["reservedPeeringRanges"][0] == "r1"
+    assert main([*args[:-2], "--yes"], out=io.StringIO()) == 2
+    assert "--snapshot is for planning only" in capsys.readouterr().err
+
+
+def test_help_and_usage_errors(capsys) -> None:
+    assert main(["--help"], out=io.StringIO()) == 0
+    assert "add,remove" in capsys.readouterr().out
+    assert main(["add", "--help"], out=io.StringIO()) == 0
+    assert "--dry-run" in capsys.readouterr().out
+    assert main([], out=io.StringIO()) == 2
+    assert main(["add", "--routing", "psc"], out=io.StringIO()) == 2
+    assert "need --location" in capsys.readouterr().err
+
+
+def test_unknown_region_filter_and_missing_file(tmp_path, capsys) -> None:
+    assert main(["add", "--spec", str(tmp_path / "none.yaml")], out=io.StringIO()) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["add", "--spec", "inventory/regions/example.yaml", "--region", "mars-north1",
+                 "--dry-run"], out=io.StringIO()) == 2
+    assert "--region mars-north1: not in the inputs" in capsys.readouterr().err
+
+
+def test_unreachable_endpoint_is_a_clear_refusal(capsys) -> None:
+    rc = main(["add", "--spec", "inventory/regions/example.yaml", "--endpoint",
+               "http://127.0.0.1:9", "--dry-run"], out=io.StringIO())
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "cannot read the organization's state" in err and "Traceback" not in err
