@@ -32,6 +32,15 @@ class OperationFailed(Exception):
     """A long-running operation finished with an error, or did not finish in time."""
 
 
+CANCEL = threading.Event()      # set on Ctrl-C: every wait ends at its next tick
+
+
+def pause(seconds: float) -> None:
+    """Sleep that ends early, with OperationFailed, once the run is interrupted."""
+    if CANCEL.wait(seconds):
+        raise OperationFailed("interrupted by the operator")
+
+
 def _template_rx(template: str, plus_greedy: bool) -> re.Pattern[str]:
     out, pos = [], 0
     for m in re.finditer(r"\{(\+?)([^}]+)\}", template):
@@ -175,7 +184,7 @@ class Apis:
                 raise OperationFailed(f"operation {op.get('name')} not done after {timeout:g}s")
             if progress:
                 progress(f"{operation_state(op)} {time.monotonic() - start:.0f}s")
-            time.sleep(interval)
+            pause(interval)
             op = self.call("GET", url)
         err = operation_error(op)
         if err:

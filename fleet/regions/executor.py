@@ -13,14 +13,14 @@ from typing import Any, Callable
 
 from fleet.model import PAUSE, Plan, Step
 from fleet.regions import steps as actions
-from fleet.regions.client import ApiCallError, Apis, OperationFailed
+from fleet.regions.client import CANCEL, ApiCallError, Apis, OperationFailed, pause
 from fleet.regions.progress import PlainProgress
 from fleet.run.journal import Journal, step_key
 
 
 class Executor:
     def __init__(self, apis: Apis, plan: Plan, journal: Journal, progress: PlainProgress,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = pause) -> None:
         self.apis, self.plan, self.journal, self.progress = apis, plan, journal, progress
         self.sleep = sleep
         self.counts = {"ok": 0, "unchanged": 0, "failed": 0, "not_run": 0}
@@ -46,10 +46,18 @@ class Executor:
                     self._count("not_run", len(batch.steps))
                     continue
                 hosts = batch.hosts()
-                with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-                    results = list(pool.map(
-                        lambda h: self._chain(wi, wave.name, bi, h, batch.chain(h)), hosts))
-                ok = all(results)
+                pool = ThreadPoolExecutor(max_workers=max(1, len(hosts)))
+                try:
+                    futures = [pool.submit(self._chain, wi, wave.name, bi, h, batch.chain(h))
+                               for h in hosts]
+                    ok = all([f.result() for f in futures])
+                except KeyboardInterrupt:
+                    CANCEL.set()                    # running steps end as failed "interrupted"
+                    pool.shutdown(wait=True)
+                    self.journal.event("run_end", status="interrupted", summary=dict(self.counts))
+                    CANCEL.clear()
+                    raise
+                pool.shutdown(wait=True)
         status = "ok" if ok else "failed"
         self.journal.event("run_end", status=status, summary=dict(self.counts))
         return ok

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fleet.model import Step
 from fleet.regions import urls
-from fleet.regions.client import ApiCallError, Apis, OperationFailed
+from fleet.regions.client import ApiCallError, Apis, OperationFailed, pause
 
 PLACEHOLDER = re.compile(r"\$\{(instance|address):([^.}]+)(?:\.(\w+))?\}")
 Result = tuple[bool, str]
@@ -155,7 +155,7 @@ def _wait_instance(ctx: Context, url: str) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise OperationFailed(f"instance not ACTIVE after {ctx.step.timeout:g}s ({state})")
         ctx.poll(f"instance {state}")
-        time.sleep(ctx.step.interval or 1.0)
+        pause(ctx.step.interval or 1.0)
 
 
 def attach_env(ctx: Context) -> Result:
@@ -262,7 +262,7 @@ def delete_if_exists(ctx: Context) -> Result:
     while ctx.apis.get(ctx.url) is not None:           # Apigee: gone once the op is done
         if time.monotonic() > deadline:
             raise OperationFailed(f"{ctx.url.rsplit('/', 1)[-1]} still there")
-        time.sleep(ctx.step.interval or 1.0)
+        pause(ctx.step.interval or 1.0)
     return True, f"{ctx.url.rsplit('/', 1)[-1]} deleted"
 
 

@@ -65,3 +65,47 @@ def test_unreachable_endpoint_is_a_clear_refusal(capsys) -> None:
     assert rc == 2
     err = capsys.readouterr().err
     assert "cannot read the organization's state" in err and "Traceback" not in err
+
+
+def test_ctrl_c_stops_waits_at_once_and_a_rerun_finishes(tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import yaml
+
+    from fleet.run.journal import read_events
+    from lab.gcp import GcpEmulator
+    from tests.regions.conftest import PSC, spec
+    emu = GcpEmulator.start(op_seconds=30)              # every operation would take 30 s
+    try:
+        path = tmp_path / "r.yaml"
+        path.write_text(yaml.safe_dump(spec(PSC)))
+        args = [sys.executable, "-m", "fleet.regions.cli", "add", "--spec", str(path),
+                "--endpoint", emu.endpoint, "--reports", str(tmp_path / "rep"), "--yes",
+                "--poll-interval", "0.05", "--no-reports"]
+        root = Path(__file__).resolve().parents[2]
+        proc = subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 20
+        while not any(c["call"] == "compute.globalAddresses.insert" for c in emu.calls()):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 130, err
+        assert "run the same command again" in err
+        (run,) = list((tmp_path / "rep").iterdir())
+        events = list(read_events(run))
+        assert events[-1]["event"] == "run_end" and events[-1]["status"] == "interrupted"
+        emu.world.op_seconds = 0.01
+        with emu.world.lock:
+            for op in emu.world.ops.values():
+                op.done_at = 0
+        done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert emu.state()["instances"]["apigee-us-west1"]["state"] == "ACTIVE"
+    finally:
+        emu.stop()
