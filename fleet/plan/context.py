@@ -68,11 +68,11 @@ class Context:
         return Step(host=node.name, action=action, command=command, kind=kind, **kw)  # type: ignore[arg-type]
 
     def service(self, node: Node, service: str, verb: str, action: str | None = None,
-                extra: str = "", kind: str = SHELL) -> Step:
+                extra: str = "", kind: str = SHELL, expect: Iterable[str] = ()) -> Step:
         cmd = f"{node.apigee_root}/apigee-service/bin/apigee-service {service} {verb}"
         if extra:
             cmd += f" {extra}"
-        return self.step(node, action or verb, self.root(cmd), kind=kind)
+        return self.step(node, action or verb, self.root(cmd), kind=kind, expect=tuple(expect))
 
     def component(self, node: Node, component: str, verb: str, action: str | None = None) -> Step:
         return self.service(node, SERVICES[component], verb, action or f"{verb}_{component}")
