@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ def _cidr(value: Any, prefix: int, what: str) -> str | None:
     return str(net)
 
 
-def _routing(d: Any, location: str, instance: str, where: str) -> Routing:
+def _routing(d: Any, location: str, where: str) -> Routing:
     if isinstance(d, str):
         d = {"mode": d}
     if not isinstance(d, dict):
@@ -189,7 +189,7 @@ def parse_region(d: Any, index: int) -> RegionInput:
         cidr22=_cidr(d.get("cidr22"), 22, f"{where}.cidr22"),
         cidr28=_cidr(d.get("cidr28"), 28, f"{where}.cidr28"),
         consumer_accept_list=tuple(accept),
-        routing=_routing(_need(d, "routing", where), loc, inst, where),
+        routing=_routing(_need(d, "routing", where), loc, where),
     )
 
 

@@ -42,11 +42,11 @@ class OrgState:
         a = self.addresses.get(name)
         if not a or not a.get("address"):
             return None
-        return ipaddress.ip_network(f"{a['address']}/{a.get('prefixLength', 32)}", strict=False)
+        return ipaddress.IPv4Network(f"{a['address']}/{a.get('prefixLength', 32)}", strict=False)
 
     def instance_nets(self, name: str) -> list[ipaddress.IPv4Network]:
         raw = (self.instances.get(name) or {}).get("ipRange") or ""
-        return [ipaddress.ip_network(c.strip(), strict=False) for c in raw.split(",") if c.strip()]
+        return [ipaddress.IPv4Network(c.strip(), strict=False) for c in raw.split(",") if c.strip()]
 
     def instance_in(self, location: str) -> str | None:
         for name, inst in self.instances.items():

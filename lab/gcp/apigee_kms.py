@@ -79,8 +79,11 @@ def get_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
 
 def _pick_ranges(w: World, name: str, body: dict) -> str:
     """Check an explicit ipRange, or take free /22 and /28 blocks of the peered ranges."""
-    peered = [(r, w.address_net(r)) for r in (w.connection or {}).get("reservedPeeringRanges", [])]
-    peered = [(r, n) for r, n in peered if n is not None]
+    peered: list[tuple[str, ipaddress.IPv4Network]] = []
+    for r in (w.connection or {}).get("reservedPeeringRanges", []):
+        n = w.address_net(r)
+        if n is not None:
+            peered.append((r, n))
     used = w.used_nets(skip_instance=name)
     if body.get("ipRange"):
         cidrs = [c.strip() for c in body["ipRange"].split(",")]

@@ -139,7 +139,7 @@ def list_addresses(w: World, m: re.Match, q: dict, b: dict) -> Result:
 def delete_address(w: World, m: re.Match, q: dict, b: dict) -> Result:
     def in_use() -> str | None:
         if m["name"] in (w.connection or {}).get("reservedPeeringRanges", []):
-            return f"services/servicenetworking.googleapis.com peering"
+            return "services/servicenetworking.googleapis.com peering"
         return None
     return _delete(w, m, w.addresses, m["name"], f"global/addresses/{m['name']}", in_use)
 
@@ -346,11 +346,13 @@ def patch_connection(w: World, m: re.Match, q: dict, b: dict) -> Result:
             raise ApiError(400, f"Cannot modify allocated ranges: range '{r}' is in use by "
                                 f"{', '.join(users)}", "FAILED_PRECONDITION")
 
+    conn = w.connection
+
     def done() -> dict[str, Any]:
         for r in dropped:
             w.violations.append(f"peering range {r} dropped from the service networking "
                                 f"connection")
-        w.connection["reservedPeeringRanges"] = ranges
-        return dict(w.connection)
+        conn["reservedPeeringRanges"] = ranges
+        return dict(conn)
     op = w.start_op("servicenetworking", done, "connection", "patch", fail=w.take_op_fail())
     return 200, sn_op_json(op)

@@ -105,7 +105,7 @@ def dispatch(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any
         else:
             w.calls.append({"method": method, "path": path, "call": None, "status": 404})
             return 404, ApiError(404, f"no such method: {method} {path}").to_json()
-        call = {"method": method, "path": path, "call": name, "query": query, "body": body}
+        call: dict[str, Any] = {"method": method, "path": path, "call": name, "query": query, "body": body}
         w.calls.append(call)
         try:
             fault = _take_fault(w, name)
@@ -219,7 +219,7 @@ class GcpEmulator:
     @property
     def endpoint(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}" if isinstance(host, str) else f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -56,7 +56,7 @@ class Op:
 
 
 def net(cidr: str) -> ipaddress.IPv4Network:
-    return ipaddress.ip_network(cidr, strict=False)
+    return ipaddress.IPv4Network(cidr, strict=False)
 
 
 class World:
