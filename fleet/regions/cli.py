@@ -186,6 +186,7 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     run_id = f"{new_run_id(f'region-{a.command}-')}-{uuid.uuid4().hex[:4]}"
     journal = Journal.create(Path(a.reports), run_id, plan.dumps())
     (journal.folder / "snapshot.json").write_text(json.dumps(state.to_json(), indent=2))
+    _hosts(journal.folder, plan)
     progress = make_progress(out)
     try:
         assert apis is not None
@@ -210,6 +211,19 @@ def _apis(cls: Any, endpoint: str | None) -> Any:
         raise InputError(f"cannot set up Google API clients: {exc} (run `gcloud auth "
                          f"application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or "
                          f"pass --endpoint for the lab emulator)") from None
+
+
+def _hosts(folder: Path, plan: Plan) -> None:
+    """hosts.json for the reports: each host is a region (its own 'data centre')."""
+    try:
+        from fleet.reports import write_hosts_json
+    except ImportError:
+        return
+    from types import SimpleNamespace
+    hosts = dict.fromkeys(s.host for _, _, s in plan.iter_steps())
+    write_hosts_json(folder, [SimpleNamespace(name=h, dc=h, machine=None, postgres=None,
+                                              components=["apigee-x"] if h != "global" else [])
+                              for h in hosts])
 
 
 def _reports(folder: Path) -> None:
