@@ -74,23 +74,31 @@ def test_two_regions_in_one_run_then_rerun_changes_nothing(emulator, run_region)
 
 def test_remove_drains_and_leaves_nothing(emulator, run_region) -> None:
     assert run_region("add", emulator, spec(PSC, MIG))[0] == 0
+    added = len(emulator.mutating_calls())
     rc, out, err = run_region("remove", emulator, spec(PSC, MIG))
     assert rc == 0, out + err
     v = emulator.verdict(removed=["us-west1", "europe-west3"])
     assert v["ok"], v
     s = emulator.state()
     assert list(s["instances"]) == ["apigee-us-central1"]
+    assert s["attachments"]["apigee-us-central1"] == ["prod", "test"]
     assert s["backend_services"]["apigee-xlb-backend"]["connectionDraining"] == \
         {"drainingTimeoutSec": 60}
     for r in ORIGINAL_RANGES:
         assert r in s["peering_ranges"]
-    # draining was on before the first backend left, and the wait came before deletes
-    actions = [c["call"] for c in emulator.mutating_calls()]
-    removal = actions[actions.index("compute.backendServices.patch", 20):]
-    assert removal[0] == "compute.backendServices.patch"
-    assert len(removal) > 3
+    # draining first, then the two backend patches, then the deletes
+    removal = emulator.mutating_calls()[added:]
+    assert removal[0]["call"] == "compute.backendServices.patch"
+    assert removal[0]["body"]["connectionDraining"] == {"drainingTimeoutSec": 60}
+    assert [c["call"] for c in removal[1:3]] == ["compute.backendServices.patch"] * 2
+    assert all("backends" in c["body"] for c in removal[1:3])
+    assert {c["call"] for c in removal[3:]} == {
+        "apigee.attachments.delete", "apigee.instances.delete",
+        "compute.regionNetworkEndpointGroups.delete", "compute.regionAutoscalers.delete",
+        "compute.regionInstanceGroupManagers.delete", "compute.instanceTemplates.delete"}
     rc, out, _ = run_region("remove", emulator, spec(PSC, MIG))
     assert rc == 0 and "0 changed" in out
+    assert len(emulator.mutating_calls()) == added + len(removal)
 
 
 def test_journal_records_every_step(emulator, run_region) -> None:
