@@ -91,8 +91,8 @@ class Traffic:
         if now - self.lb_checked >= LB_CHECK:
             self.lb_checked = now
             self.lb_out = {r.name for r in routers if blocked(st, r, 15999, self.lab.lb_address)}
-        if not st.probe:
-            return
+        if not st.probe or not routers:
+            return                               # API BaaS installs carry no Edge traffic
         pool = [r for r in routers if r.name not in self.lb_out]
         st.probe_sent += 1
         n = next(self.rr)

@@ -21,7 +21,8 @@ def test_full_update_gets_a_clean_verdict(tmp_path, topology):
         assert verdict.ok, verdict.violations
 
 
-@pytest.mark.parametrize("topology", ["5-node", "9-node", "13-node", "12-node-2dc"])
+@pytest.mark.parametrize("topology", ["5-node", "9-node", "13-node", "12-node-2dc", "baas-7",
+                                      "baas-10"])
 def test_zero_downtime_drops_no_request(tmp_path, topology):
     with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.02,
                    probe=True) as lab:
