@@ -26,6 +26,8 @@ RESULTS = BENCH / "RESULTS.md"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+LOAD_AT_START = os.getloadavg()   # other work on the machine skews every figure: recorded
+
 # update.sh at speed 1 lasts DURATIONS["update"] seconds in the lab; this speed gives 2 s.
 UPDATE_SECONDS = 2.0
 
@@ -70,8 +72,9 @@ def table(headers: list[str], rows: Iterable[Iterable[Any]]) -> str:
 def append_results(title: str, body: str, command: str) -> None:
     """Append one measured section (title, machine, date, command, body) to RESULTS.md."""
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    load = " / ".join(f"{x:.2f}" for x in LOAD_AT_START)
     text = (f"\n## {title}\n\n{stamp} · commit {git_rev()} · `{command}`  \n"
-            f"Machine: {machine()}\n\n{body.rstrip()}\n")
+            f"Machine: {machine()}; load average at start {load}\n\n{body.rstrip()}\n")
     if not RESULTS.exists():
         RESULTS.write_text("# Benchmark results\n\nAppended by the scripts in `bench/` "
                            "(see bench/README.md); newest last.\n")
@@ -384,3 +387,48 @@ def pct(xs: list[float], q: float) -> float:
         return float("nan")
     s = sorted(xs)
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+
+
+# --- other work on the machine ---------------------------------------------------------
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    v = [int(x) for x in f]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _our_seconds() -> float:
+    import resource
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+class Foreign:
+    """CPU used by processes that are not ours (nor our reaped children: runner, lab, their
+    shells) while a measurement runs, in cores: other sessions' work skews every figure.
+    Use around lab start .. lab stop (the lab's children are counted once it is reaped)."""
+
+    def __enter__(self) -> "Foreign":
+        self.t, self.busy, self.ours = time.monotonic(), _busy_seconds(), _our_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = max(1e-6, time.monotonic() - self.t)
+        other = (_busy_seconds() - self.busy) - (_our_seconds() - self.ours)
+        self.cores = max(0.0, other / wall)
+
+
+def wait_for_quiet(limit: float = 180.0, idle: float = 0.8) -> float:
+    """Wait (up to ``limit`` s) until the machine is at least ``idle`` idle over a 2 s sample;
+    returns the busy fraction seen last (0..1)."""
+    deadline = time.monotonic() + limit
+    while True:
+        b0, t0 = _busy_seconds(), time.monotonic()
+        time.sleep(2)
+        busy = (_busy_seconds() - b0) / ((time.monotonic() - t0) * (os.cpu_count() or 1))
+        if busy <= 1 - idle or time.monotonic() > deadline:
+            if busy > 1 - idle:
+                print(f"  (machine still {busy:.0%} busy with other work; measuring anyway)", flush=True)
+            return busy
+        print(f"  (machine {busy:.0%} busy with other work; waiting)", flush=True)

@@ -42,12 +42,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (ROOT, Install, append_results, command_line, plan_of,  # noqa: E402
+from _common import (ROOT, Foreign, Install, wait_for_quiet, append_results, command_line, plan_of,  # noqa: E402
                      run_runner, start_lab, table)
 
 import yaml  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "ansible"
+QUIET = 180.0
 
 
 class Unsafe(str):
@@ -275,6 +276,8 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
         shutil.rmtree(d)
     row: dict[str, Any] = {"install": inst.name, "update_s": DURATIONS["update"] * speed}
     # the runner
+    wait_for_quiet(QUIET)
+    foreign = Foreign().__enter__()
     lab = start_lab(inst, d / "lab-runner", speed)
     try:
         plan = plan_of(lab.config_path, d / "plan.json")
@@ -285,9 +288,13 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
                    runner_timeout=res.timed_out)
     finally:
         lab.stop()
+        foreign.__exit__()
+    row["runner_foreign"] = foreign.cores
     widest = max(len({s["host"] for s in b["steps"]}) for w in plan["waves"] for b in w["batches"])
     row["forks"] = min(widest, forks_cap)
     for variant in variants:
+        wait_for_quiet(QUIET)
+        foreign = Foreign().__enter__()
         lab = start_lab(inst, d / f"lab-{variant}", speed)
         try:
             plan_v = plan_of(lab.config_path, d / f"plan-{variant}.json")
@@ -304,6 +311,8 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
             print(f"  -> {r['wall']:.1f}s rc {r['rc']}{' (timeout)' if r['timed_out'] else ''}", flush=True)
         finally:
             lab.stop()
+            foreign.__exit__()
+        r["foreign"] = foreign.cores
     return row
 
 
@@ -321,7 +330,11 @@ def main(argv: list[str] | None = None) -> int:
                    "own inventory (config.yaml) into DIR")
     p.add_argument("--work")
     p.add_argument("--no-results", action="store_true")
+    p.add_argument("--quiet-wait", type=float, default=180.0, help="wait up to this long for other "
+                   "work on the machine to stop before each run (default 180 s)")
     a = p.parse_args(argv)
+    global QUIET
+    QUIET = a.quiet_wait
     if a.emit:
         out = Path(a.emit)
         out.mkdir(parents=True, exist_ok=True)
@@ -359,12 +372,15 @@ def main(argv: list[str] | None = None) -> int:
         return f"{'≥ ' if x['timed_out'] else ''}{q:.2f}×"
 
     body = table(["install", "hosts", "update.sh s", "runner s", "Ansible parallel s", "Ansible serial: 1 s",
-                  "parallel / runner", "serial / runner", "forks", "Ansible lab verdict (rules 8, 10 aside)"],
+                  "parallel / runner", "serial / runner", "forks", "Ansible lab verdict (rules 8, 10 aside)",
+                  "other load (cores): runner / parallel / serial"],
                  [[r["install"], r["hosts"], f"{r['update_s']:g}",
                    f"{r['runner']:.1f}" + ("" if r["runner_rc"] == 0 else f" (exit {r['runner_rc']})"),
                    cell(r, "parallel"), cell(r, "serial"), f"**{ratio(r, 'parallel')}**",
                    f"**{ratio(r, 'serial')}**", r["forks"],
-                   " / ".join(f"{v}: {r[v]['verdict']}" for v in a.variants if r.get(v))] for r in rows])
+                   " / ".join(f"{v}: {r[v]['verdict']}" for v in a.variants if r.get(v)),
+                   " / ".join([f"{r['runner_foreign']:.2f}"] + [f"{r[v]['foreign']:.2f}" for v in a.variants
+                                                                 if r.get(v)])] for r in rows])
     notes = ("Same lab, same plan, same commands; wall times of the whole process (ansible-playbook "
              "or runner.py). A capped run was killed at --timeout: its ratio is a lower bound. "
              "Ansible needs OpenSSH+sshpass (ControlPersist) here; its raw tasks put the secrets on "

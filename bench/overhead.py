@@ -33,12 +33,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (Install, append_results, bench_config, command_line, estimate,  # noqa: E402
+from _common import (Foreign, Install, wait_for_quiet, append_results, bench_config, command_line, estimate,  # noqa: E402
                      journal_span, journal_steps, median, pct, plan_of, run_runner, start_lab,
                      table)
 
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
 SERIES = [26, 52, 104, 200]
+QUIET = 180.0
 
 
 def connect_times(lab, hosts: int) -> tuple[float, float, float]:
@@ -77,6 +78,8 @@ def measure(inst: Install, work: Path, label: str | None = None, connect: bool =
     d = work / name.replace(" ", "_").replace("=", "")
     if d.exists():
         shutil.rmtree(d)
+    wait_for_quiet(QUIET)
+    foreign = Foreign().__enter__()
     lab = start_lab(inst, d / "lab", 0.0)
     try:
         config = bench_config(lab, d, **user) if user else lab.config_path
@@ -89,7 +92,8 @@ def measure(inst: Install, work: Path, label: str | None = None, connect: bool =
         conn = connect_times(lab, len(nodes)) if connect else (float("nan"),) * 3
     finally:
         lab.stop()
-    row = {"install": name, "hosts": len(nodes), "batches": est["batches"], "steps": est["steps"],
+        foreign.__exit__()
+    row = {"foreign": foreign.cores, "install": name, "hosts": len(nodes), "batches": est["batches"], "steps": est["steps"],
            "wall": res.wall, "rss": res.max_rss_mb, "rc": res.rc, "conn1": conn[0],
            "conn_all": conn[1], "conn_each": conn[2]}
     if res.folder is None:
@@ -128,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--work", help="working folder (default: a temp folder)")
     p.add_argument("--no-results", action="store_true")
+    p.add_argument("--quiet-wait", type=float, default=180.0, help="wait up to this long for other "
+                   "work on the machine to stop before each run (default 180 s)")
     a = p.parse_args(argv)
+    global QUIET
+    QUIET = a.quiet_wait
     names = a.installs or (["13-node", "gen52"] if a.quick else DEFAULT)
     series = a.series if a.series is not None else ([26, 52] if a.quick else SERIES)
     work = Path(a.work or tempfile.mkdtemp(prefix="bench-ovh-"))
@@ -137,13 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     head = ["install", "hosts", "batches", "steps", "runner wall s", "steps' span s",
             "median step overhead s", "p95 s", "median, 1-host batches s", "amortized s/step",
             "SSH set-up per host (journal) s", "connect 1 host s", "connect all at once s",
-            "start-up s", "after last step s", "peak RSS MB", "exit"]
+            "start-up s", "after last step s", "peak RSS MB", "other load (cores)", "exit"]
     body1 = table(head, [[r["install"], r["hosts"], r["batches"], r["steps"], fmt(r["wall"], 1),
                           fmt(r.get("span", float("nan")), 1), f"**{fmt(r.get('over', float('nan')))}**",
                           fmt(r.get("over95", float("nan"))), fmt(r.get("serial", float("nan"))),
                           fmt(r.get("amortized", float("nan"))), fmt(r.get("setup", float("nan"))),
                           fmt(r["conn1"]), fmt(r["conn_all"], 1), fmt(r.get("startup", float("nan")), 1),
-                          fmt(r.get("finish", float("nan")), 1), f"**{r['rss']:.0f}**", r["rc"]]
+                          fmt(r.get("finish", float("nan")), 1), f"**{r['rss']:.0f}**", f"{r['foreign']:.2f}", r["rc"]]
                          for r in rows])
     print("\n" + body1)
 
@@ -163,11 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     if srows:
         srows.sort(key=lambda r: (r["install"].endswith("edge=1"), r["hosts"]))
         body2 = table(["run", "hosts", "serial batches", "steps", "runner wall s", "steps' span s",
-                       "span / batch s", "span / step s", "peak RSS MB", "exit"],
+                       "span / batch s", "span / step s", "peak RSS MB", "other load (cores)", "exit"],
                       [[r["install"], r["hosts"], r["batches"], r["steps"], fmt(r["wall"], 1),
                         fmt(r.get("span", float("nan")), 1),
                         fmt(r.get("span", float("nan")) / r["batches"]),
-                        fmt(r.get("span", float("nan")) / r["steps"]), f"{r['rss']:.0f}", r["rc"]]
+                        fmt(r.get("span", float("nan")) / r["steps"]), f"{r['rss']:.0f}", f"{r['foreign']:.2f}",
+                        r["rc"]]
                        for r in srows])
         print("\n" + body2)
     notes = ("Speed 0: every emulated sleep is the lab's floor of 0.02 s; step overhead = journal "
@@ -175,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
              "other host running beside them. Amortized = (steps' span − ideal) / steps. "
              "SSH set-up (journal) = first step of a host − median of its other preflight steps. "
              "Series: concurrency.edge 0 updates every edge node at once, so batches stay ~constant "
-             "while hosts grow. Targets: median ≤ 0.1 s/step, peak RSS < 300 MB at 200 nodes.")
+             "while hosts grow. Other load = CPU of processes not ours during the run, in cores. Targets: median ≤ 0.1 s/step, peak RSS < 300 MB at 200 nodes.")
     print(notes)
     if not a.no_results:
         append_results("Overhead (bench/overhead.py)", body1 + ("\n\n" + body2 if body2 else "")
