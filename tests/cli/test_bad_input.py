@@ -58,11 +58,12 @@ def write_inventory(folder: Path, hosts: dict, port: int, raw: str | None = None
     if raw is not None:
         (inv / "hosts.yaml").write_text(raw)
     else:
-        entries = {name: {"hostname": f"127.0.0.1", "port": port + i if False else port,
-                          "data": data} for i, (name, data) in enumerate(hosts.items())}
         # distinct addresses on one port: 127.0.0.1 is the listener; the rest are unused
-        for i, name in enumerate(entries):
-            entries[name]["hostname"] = "127.0.0.1" if i == 0 else f"127.0.0.{i + 1}"
+        entries = {}
+        for i, (name, data) in enumerate(hosts.items()):
+            data = dict(data)
+            address = data.pop("address", "127.0.0.1" if i == 0 else f"127.0.0.{i + 1}")
+            entries[name] = {"hostname": address, "port": port, "data": data}
         (inv / "hosts.yaml").write_text(yaml.safe_dump(entries))
     (inv / "defaults.yaml").write_text(yaml.safe_dump({"username": "u", "password": "p",
                                                        "platform": "linux"}))
@@ -94,6 +95,16 @@ CASES = [
     ("no component", {"m1": {"dc": "dc-1"}}, ["--all"], None, "host m1: no component"),
     ("two masters", {**FIVE, "m5": {**FIVE["m5"], "postgres": "master"}}, ["--all"], None,
      "more than one PostgreSQL master"),
+    ("unknown component", {"m1": {"dc": "dc-1", "components": ["cs", "kafka"]}}, ["--all"],
+     None, "host m1: unknown component 'kafka'"),
+    ("duplicate address", {"m1": {"dc": "dc-1", "profiles": ["sa"], "address": "127.0.0.1"},
+                           "m2": {"dc": "dc-1", "profiles": ["sax"], "address": "127.0.0.1"}},
+     ["--all"], None, "hosts m1, m2 share the address 127.0.0.1"),
+    ("standby without master", {**FIVE, "m4": {**FIVE["m4"], "postgres": None}}, ["--all"],
+     None, "host m5: PostgreSQL standby without a master"),
+    ("rollback without pair", {**FIVE, "m5": {**FIVE["m5"], "postgres": "rollback_standby"}},
+     ["--all"], None, "host m5: rollback standby without a PostgreSQL master/standby pair"),
+    ("unknown from-wave", FIVE, ["--from-wave", "edgy"], None, "unknown wave 'edgy'"),
     ("unknown setting", FIVE, ["--all"], {"qpid": {"drain_timeot": 3}},
      "unknown setting user_defined.qpid.drain_timeot"),
     ("malformed config", FIVE, ["--all"], "user_defined: [unclosed", "is not valid YAML"),
