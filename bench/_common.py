@@ -147,12 +147,14 @@ class RunResult:
 
 
 def run_runner(config: Path, reports: Path, extra: list[str] | None = None,
-               timeout: float = 3600, log: Path | None = None) -> RunResult:
+               timeout: float = 3600, log: Path | None = None,
+               what_if: str | None = None) -> RunResult:
     """``runner.py --config CONFIG --all --yes --reports DIR``; wall time and peak RSS of
     exactly that child (os.wait4)."""
     reports.mkdir(parents=True, exist_ok=True)
     before = set(reports.iterdir())
-    cmd = [sys.executable, str(ROOT / "runner.py"), "--config", str(config), "--all", "--yes",
+    entry = [str(ROOT / "runner.py")] if not what_if else [str(BENCH / "_whatif_runner.py"), what_if]
+    cmd = [sys.executable, *entry, "--config", str(config), "--all", "--yes",
            "--reports", str(reports)] + (extra or [])
     log = log or reports / "runner-output.txt"
     env = dict(os.environ, COLUMNS="160")
@@ -423,6 +425,7 @@ def wait_for_quiet(limit: float = 180.0, idle: float = 0.8) -> float:
     """Wait (up to ``limit`` s) until the machine is at least ``idle`` idle over a 2 s sample;
     returns the busy fraction seen last (0..1)."""
     deadline = time.monotonic() + limit
+    said = False
     while True:
         b0, t0 = _busy_seconds(), time.monotonic()
         time.sleep(2)
@@ -431,4 +434,6 @@ def wait_for_quiet(limit: float = 180.0, idle: float = 0.8) -> float:
             if busy > 1 - idle:
                 print(f"  (machine still {busy:.0%} busy with other work; measuring anyway)", flush=True)
             return busy
-        print(f"  (machine {busy:.0%} busy with other work; waiting)", flush=True)
+        if not said:
+            print(f"  (machine {busy:.0%} busy with other work; waiting up to {limit:.0f}s)", flush=True)
+            said = True

@@ -330,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                    "own inventory (config.yaml) into DIR")
     p.add_argument("--work")
     p.add_argument("--no-results", action="store_true")
-    p.add_argument("--quiet-wait", type=float, default=180.0, help="wait up to this long for other "
-                   "work on the machine to stop before each run (default 180 s)")
+    p.add_argument("--quiet-wait", type=float, default=30.0, help="wait up to this long for other "
+                   "work on the machine to stop before each run (default 30 s)")
     a = p.parse_args(argv)
     global QUIET
     QUIET = a.quiet_wait

@@ -39,7 +39,7 @@ DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
 DEFAULT_SECONDS = {"gen200": 1.0}
 
 
-def measure(inst: Install, seconds: float, work: Path, keep: bool) -> dict:
+def measure(inst: Install, seconds: float, work: Path, keep: bool, what_if: str | None = None) -> dict:
     from fleet.inventory import load_inventory
     from fleet.settings import load_settings
     from lab.commands import DURATIONS
@@ -57,7 +57,8 @@ def measure(inst: Install, seconds: float, work: Path, keep: bool) -> dict:
         est = estimate(plan, nodes, speed)
         print(f"{inst.name}: {len(nodes)} hosts, {est['batches']} batches, {est['steps']} steps, "
               f"ideal {est['ideal']:.1f}s; running ...", flush=True)
-        res = run_runner(lab.config_path, d / "reports", timeout=max(600, 4 * est["ideal"]))
+        res = run_runner(lab.config_path, d / "reports", timeout=max(600, 4 * est["ideal"]),
+                         what_if=what_if)
         verdict = lab.verdict(final=True)
     finally:
         lab.stop()
@@ -98,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="13-node and gen52 at update.sh 1 s")
     p.add_argument("--work", help="working folder (default: a temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the lab folders")
+    p.add_argument("--what-if", choices=["nodelay"], help="run the runner with a proposed fix "
+                   "applied in memory (bench/_whatif_runner.py); results titled accordingly")
     p.add_argument("--no-results", action="store_true", help="do not append to RESULTS.md")
-    p.add_argument("--quiet-wait", type=float, default=180.0, help="wait up to this long for other "
-                   "work on the machine to stop before each run (default 180 s)")
+    p.add_argument("--quiet-wait", type=float, default=30.0, help="wait up to this long for other "
+                   "work on the machine to stop before each run (default 30 s)")
     a = p.parse_args(argv)
     global QUIET
     QUIET = a.quiet_wait
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         inst = Install.parse(name)
         secs = a.update_seconds or (1.0 if a.quick else DEFAULT_SECONDS.get(name, UPDATE_SECONDS))
-        rows.append(measure(inst, secs, work, a.keep))
+        rows.append(measure(inst, secs, work, a.keep, a.what_if))
         r = rows[-1]
         print(f"  -> wall {r['wall']:.1f}s, ratio {r['ideal'] / r['wall']:.3f}, rc {r['rc']}, "
               f"lab verdict {r['verdict']}", flush=True)
@@ -142,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     print(notes)
     if not a.no_results:
-        append_results("Efficiency (bench/efficiency.py)", body + "\n\n" + notes, command_line())
+        title = "Efficiency (bench/efficiency.py)" + (f", what-if: {a.what_if}" if a.what_if else "")
+        append_results(title, body + "\n\n" + notes, command_line())
     return 0 if all(r["rc"] == 0 for r in rows) else 1
 
 

@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="100 and 1,000 nodes, 1 DC, maintenance")
     p.add_argument("--work", help="working folder (default: a temp folder)")
     p.add_argument("--no-results", action="store_true")
-    p.add_argument("--quiet-wait", type=float, default=60.0, help="wait up to this long for other "
-                   "work on the machine to stop before each size (default 60 s)")
+    p.add_argument("--quiet-wait", type=float, default=20.0, help="wait up to this long for other "
+                   "work on the machine to stop before each size (default 20 s)")
     a = p.parse_args(argv)
     sizes = a.sizes or ([100, 1000] if a.quick else [100, 1000, 5000])
     dcs_list = a.dcs or ([1] if a.quick else [1, 4])
