@@ -49,15 +49,20 @@ def _headline(data: RunData) -> tuple[str, str]:
         counts += f" (and {earlier} failed or interrupted in an earlier attempt, run again since)"
     tries = f" after {len(data.attempts)} attempts" if len(data.attempts) > 1 else ""
     outcome = data.outcome
+    # Region runs continue by running the same command again: every step checks first.
+    again = ("run the same `python runner.py region ...` command again"
+             if _is_region(data) else f"python runner.py --resume {data.run_id}")
     if outcome == OK and not n[NOT_RUN]:
         return "ok", f"Completed{tries}{took}: {counts}."
     if outcome == OK:
         return "ok", f"Completed the selected waves{tries}{took}: {counts}."
     if outcome == FAILED:
-        return "failed", f"FAILED{tries}{took}: {counts}. Fix the cause, then " \
-                         f"python runner.py --resume {data.run_id}"
-    return "warn", f"INTERRUPTED{tries}{took}: {counts}. Resume with " \
-                   f"python runner.py --resume {data.run_id}"
+        return "failed", f"FAILED{tries}{took}: {counts}. Fix the cause, then {again}"
+    return "warn", f"INTERRUPTED{tries}{took}: {counts}. Resume: {again}"
+
+
+def _is_region(data: RunData) -> bool:
+    return str(data.plan.get("mode", "")).startswith("region")
 
 
 def _failures(data: RunData) -> list[str]:
@@ -120,4 +125,5 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",
                                f=str(data.folder)))
-    return html.page(f"Edge update run {data.run_id}", parts)
+    kind_name = "Apigee X region run" if _is_region(data) else "Edge update run"
+    return html.page(f"{kind_name} {data.run_id}", parts)
