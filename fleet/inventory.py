@@ -11,11 +11,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fleet.components import COMPONENTS, PROFILES, expand
 from fleet.errors import InputError
 from fleet.model import Node
+from fleet.yamlfile import read_mapping
 
 ROLES = ("master", "standby", "rollback_standby")
 KNOWN_DATA = {"dc", "profiles", "components", "postgres", "machine", "zookeeper_observer",
@@ -23,17 +22,7 @@ KNOWN_DATA = {"dc", "profiles", "components", "postgres", "machine", "zookeeper_
 
 
 def _load_yaml(path: Path, required: bool) -> dict[str, Any]:
-    if not path.exists():
-        if required:
-            raise InputError(f"inventory: {path} not found")
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"inventory: {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"inventory: {path} must be a mapping of names to entries")
-    return data
+    return read_mapping(path, "inventory", required)
 
 
 def _resolve(name: str, entry: dict[str, Any], groups: dict[str, Any],

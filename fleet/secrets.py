@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import yaml
-
 from fleet.errors import InputError
 from fleet.model import HTTP, Plan
+from fleet.yamlfile import read_mapping
 
 MASK = "********"
 ENV = {
@@ -65,11 +64,10 @@ def load_secrets(file: Path | str | None) -> Secrets:
         path = Path(file).expanduser()
         _check_file(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            raise InputError(f"secrets: {path} is not valid YAML") from None
-        if not isinstance(data, dict):
-            raise InputError(f"secrets: {path} must be a mapping of names to values")
+            data = read_mapping(path, "secrets")
+        except InputError:
+            # never echo the parser's excerpt of a file full of secrets
+            raise InputError(f"secrets: {path} is not a valid YAML mapping") from None
         unknown = set(data) - set(ENV)
         if unknown:
             raise InputError(f"secrets: unknown key(s) {', '.join(sorted(unknown))} in {path}; "

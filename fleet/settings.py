@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fleet import TARGET_VERSION
 from fleet.errors import InputError
+from fleet.yamlfile import read_mapping
 
 DEFAULTS: dict[str, Any] = {
     "target_version": TARGET_VERSION,
@@ -104,14 +103,7 @@ def _check(values: dict[str, Any]) -> None:
 def load_settings(config_path: Path, inventory_dir: Path | None = None) -> Settings:
     """Read config.yaml; relative inventory paths are taken from the config's folder."""
     config_path = Path(config_path)
-    try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise InputError(f"config: {config_path} not found") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"config: {config_path} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"config: {config_path} must be a mapping")
+    raw = read_mapping(config_path, "config")
     user = raw.get("user_defined") or {}
     if not isinstance(user, dict):
         raise InputError("config: user_defined must be a mapping")

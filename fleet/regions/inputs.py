@@ -12,9 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fleet.errors import InputError
+from fleet.yamlfile import read_mapping
 
 INSTANCE_RE = re.compile(r"^[a-z][a-z\-\d]{0,30}[a-z\d]$")
 PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -247,17 +246,7 @@ def _distinct(inp: RegionInputs) -> None:
 def load(path: str | Path | None, flags: dict[str, Any] | None = None,
          only: list[str] | None = None) -> RegionInputs:
     """Read the YAML file (if any), lay flags over it, keep only the named locations."""
-    data: dict[str, Any] = {}
-    if path:
-        p = Path(path)
-        if not p.exists():
-            raise InputError(f"inputs file {p} does not exist")
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"inputs file {p} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise InputError(f"inputs file {p} must hold a mapping")
+    data: dict[str, Any] = read_mapping(path, "inputs file") if path else {}
     flags = dict(flags or {})
     region_flags = flags.pop("region", None)
     for k, v in flags.items():

@@ -53,7 +53,7 @@ def test_help_and_usage_errors(capsys) -> None:
 
 def test_unknown_region_filter_and_missing_file(tmp_path, capsys) -> None:
     assert main(["add", "--spec", str(tmp_path / "none.yaml")], out=io.StringIO()) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "not found" in capsys.readouterr().err
     assert main(["add", "--spec", "inventory/regions/example.yaml", "--region", "mars-north1",
                  "--dry-run"], out=io.StringIO()) == 2
     assert "--region mars-north1: not in the inputs" in capsys.readouterr().err
