@@ -77,4 +77,7 @@ def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
                 batches.append(Batch(steps, b.label))
         if any(b.label != "gate" for b in batches):
             waves.append(Wave(w.name, tuple(batches)))
+    if wanted - {"preflight"} and all(w.name == "preflight" for w in waves):
+        raise InputError("nothing to do: the --dc/--hosts filter leaves no host in wave(s) "
+                         + ", ".join(n for n in names if n in wanted and n != "preflight"))
     return Plan(target=plan.target, mode=plan.mode, waves=tuple(waves), version=plan.version)
