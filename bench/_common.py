@@ -144,6 +144,7 @@ class RunResult:
     timed_out: bool = False
     t_exec: float = 0.0         # epoch seconds: process started
     t_exit: float = 0.0         # epoch seconds: process reaped
+    cpu_s: float = 0.0          # the runner process's own CPU time (user + system)
 
 
 def run_runner(config: Path, reports: Path, extra: list[str] | None = None,
@@ -181,7 +182,7 @@ def run_runner(config: Path, reports: Path, extra: list[str] | None = None,
     new = sorted(set(reports.iterdir()) - before)
     folder = next((d for d in new if (d / "journal.jsonl").exists()), None)
     return RunResult(p.returncode, wall, ru.ru_maxrss / 1024, folder, log.read_text(errors="replace"),
-                     timed_out, t_exec, t_exit)
+                     timed_out, t_exec, t_exit, ru.ru_utime + ru.ru_stime)
 
 
 def plan_of(config: Path, out: Path, extra: list[str] | None = None) -> dict[str, Any]:

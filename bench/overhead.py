@@ -94,7 +94,7 @@ def measure(inst: Install, work: Path, label: str | None = None, connect: bool =
         lab.stop()
         foreign.__exit__()
     row = {"foreign": foreign.cores, "install": name, "hosts": len(nodes), "batches": est["batches"], "steps": est["steps"],
-           "wall": res.wall, "rss": res.max_rss_mb, "rc": res.rc, "conn1": conn[0],
+           "wall": res.wall, "rss": res.max_rss_mb, "cpu": res.cpu_s, "rc": res.rc, "conn1": conn[0],
            "conn_all": conn[1], "conn_each": conn[2]}
     if res.folder is None:
         return row
@@ -145,13 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     head = ["install", "hosts", "batches", "steps", "runner wall s", "steps' span s",
             "median step overhead s", "p95 s", "median, 1-host batches s", "amortized s/step",
             "SSH set-up per host (journal) s", "connect 1 host s", "connect all at once s",
-            "start-up s", "after last step s", "peak RSS MB", "other load (cores)", "exit"]
+            "start-up s", "after last step s", "runner CPU s", "peak RSS MB", "other load (cores)", "exit"]
     body1 = table(head, [[r["install"], r["hosts"], r["batches"], r["steps"], fmt(r["wall"], 1),
                           fmt(r.get("span", float("nan")), 1), f"**{fmt(r.get('over', float('nan')))}**",
                           fmt(r.get("over95", float("nan"))), fmt(r.get("serial", float("nan"))),
                           fmt(r.get("amortized", float("nan"))), fmt(r.get("setup", float("nan"))),
                           fmt(r["conn1"]), fmt(r["conn_all"], 1), fmt(r.get("startup", float("nan")), 1),
-                          fmt(r.get("finish", float("nan")), 1), f"**{r['rss']:.0f}**", f"{r['foreign']:.2f}", r["rc"]]
+                          fmt(r.get("finish", float("nan")), 1), fmt(r["cpu"], 1), f"**{r['rss']:.0f}**", f"{r['foreign']:.2f}", r["rc"]]
                          for r in rows])
     print("\n" + body1)
 
@@ -171,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     if srows:
         srows.sort(key=lambda r: (r["install"].endswith("edge=1"), r["hosts"]))
         body2 = table(["run", "hosts", "serial batches", "steps", "runner wall s", "steps' span s",
-                       "span / batch s", "span / step s", "peak RSS MB", "other load (cores)", "exit"],
+                       "span / batch s", "span / step s", "runner CPU s", "peak RSS MB", "other load (cores)", "exit"],
                       [[r["install"], r["hosts"], r["batches"], r["steps"], fmt(r["wall"], 1),
                         fmt(r.get("span", float("nan")), 1),
                         fmt(r.get("span", float("nan")) / r["batches"]),
-                        fmt(r.get("span", float("nan")) / r["steps"]), f"{r['rss']:.0f}", f"{r['foreign']:.2f}",
+                        fmt(r.get("span", float("nan")) / r["steps"]), fmt(r["cpu"], 1), f"{r['rss']:.0f}", f"{r['foreign']:.2f}",
                         r["rc"]]
                        for r in srows])
         print("\n" + body2)
