@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable, TypeVar
 
 from fleet.components import SERVICES, SERVER_TYPES, UPDATE_CODE
@@ -36,7 +37,11 @@ class Context:
 
     def updatable(self) -> list[Node]:
         """Every node the update touches: all but the rollback standby."""
-        return [n for n in self.nodes if n.postgres != "rollback_standby"]
+        return list(self._updatable)
+
+    @cached_property
+    def _updatable(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.postgres != "rollback_standby")
 
     def with_(self, *components: str) -> list[Node]:
         return [n for n in self.updatable() if n.has(*components)]
@@ -51,7 +56,7 @@ class Context:
     def target(self) -> str:
         return str(self.settings["target_version"])
 
-    @property
+    @cached_property
     def management_url(self) -> str:
         url = self.settings["management_url"]
         if url:
