@@ -7,6 +7,8 @@ with echo turned off, or typed at the prompt of the program that asks for them.
 from __future__ import annotations
 
 import re
+import select
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -32,7 +34,7 @@ class ShellResult:
     output: str
 
 
-def _closed(conn: Any) -> bool:
+def channel_closed(conn: Any) -> bool:
     chan = getattr(conn, "remote_conn", None)
     if chan is None:
         return True
@@ -40,12 +42,23 @@ def _closed(conn: Any) -> bool:
     return bool(chan.closed or chan.eof_received or (transport and not transport.is_active()))
 
 
+def no_delay(conn: Any) -> None:
+    """Commands are small writes answered by the host: send them at once (TCP_NODELAY)."""
+    chan = getattr(conn, "remote_conn", None)
+    transport = chan.get_transport() if chan is not None else None
+    sock = getattr(transport, "sock", None)
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _read(conn: Any, pattern: str, timeout: float) -> str:
-    """Read until ``pattern``; unlike netmiko's own loop, notice a closed channel at once
-    instead of waiting out the timeout. What follows the match stays buffered."""
+    """Read until ``pattern``; unlike netmiko's own loop, sleep in select() until the host
+    sends something (no busy polling with hundreds of hosts) and notice a closed channel at
+    once instead of waiting out the timeout. What follows the match stays buffered."""
     rx = re.compile(pattern)
     deadline = time.monotonic() + max(timeout, 0.5)
     output = ""
+    chan = conn.remote_conn
     while True:
         try:
             output += conn.read_channel()
@@ -55,11 +68,16 @@ def _read(conn: Any, pattern: str, timeout: float) -> str:
         if m:
             conn._read_buffer += output[m.end():]
             return output[: m.end()]
-        if _closed(conn):
+        if channel_closed(conn):
             raise ConnectionLost("the SSH channel was closed by the host")
-        if time.monotonic() > deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise StepTimeout(f"no answer within {timeout:g}s")
-        time.sleep(0.01)
+        if not chan.recv_ready():
+            try:
+                select.select([chan], [], [], min(left, 0.5))
+            except (OSError, ValueError):     # no pollable descriptor: fall back to a nap
+                time.sleep(0.01)
 
 
 def _write(conn: Any, text: str) -> None:

@@ -19,7 +19,8 @@ from fleet.plan.checks import PREDICATES, readable
 from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
-from tasks.shell import ConnectionLost, ShellResult, StepTimeout, run_shell
+from tasks.shell import (ConnectionLost, ShellResult, StepTimeout, channel_closed, no_delay,
+                         run_shell)
 
 VAR = re.compile(r"\$\{(\w+)\}")
 OUTPUT_TAIL = 20
@@ -63,10 +64,14 @@ def _connection(task: Task, ctx: ChainContext) -> Any:
     def connect() -> Any:
         if "netmiko" in host.connections:
             conn = host.connections["netmiko"].connection
-            if conn is not None and conn.is_alive():
+            # Not netmiko's is_alive(): it types a NUL byte, and the command written right
+            # after it then waits on Nagle and a delayed ACK (~40 ms a step).
+            if conn is not None and not channel_closed(conn):
                 return conn
-            host.close_connection("netmiko")
-        return host.get_connection("netmiko", ctx.config)
+            _drop(task)
+        conn = host.get_connection("netmiko", ctx.config)
+        no_delay(conn)
+        return conn
 
     try:
         return connect()
