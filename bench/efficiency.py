@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="13-node and gen52 at update.sh 1 s")
     p.add_argument("--work", help="working folder (default: a temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the lab folders")
-    p.add_argument("--what-if", choices=["nodelay"], help="run the runner with a proposed fix "
+    p.add_argument("--what-if", choices=["nodelay", "groupcommit", "nodelay,groupcommit"], help="run the runner with a proposed fix "
                    "applied in memory (bench/_whatif_runner.py); results titled accordingly")
     p.add_argument("--no-results", action="store_true", help="do not append to RESULTS.md")
     p.add_argument("--quiet-wait", type=float, default=30.0, help="wait up to this long for other "
