@@ -21,7 +21,7 @@ Ansible runs; only their wall times are compared here.
 Needs `pip install -r bench/requirements.txt` (ansible-core) and `sshpass`
 (`apt-get install sshpass`); without sshpass the paramiko connection plugin is used.
 
-    python bench/ansible.py                    # 13-node at update.sh 2 s, gen200 at speed 0
+    python bench/ansible.py                    # 13-node at update.sh 2 s, gen200 at speed 0 (~11 min)
     python bench/ansible.py --quick            # 13-node at speed 0
     python bench/ansible.py --emit DIR         # only write the playbooks for the repo's inventory
 """
@@ -321,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--installs", nargs="+", help="e.g. 13-node gen200 (default: 13-node at update.sh "
                    "2 s, gen200 at speed 0)")
     p.add_argument("--update-seconds", type=float, help="emulated update.sh duration for every install")
-    p.add_argument("--timeout", type=float, default=240, help="cap per Ansible or runner run, s "
-                   "(default 240: a capped run is reported as a lower bound)")
+    p.add_argument("--timeout", type=float, default=150, help="cap per Ansible or runner run, s "
+                   "(default 150: a capped run is reported as a lower bound)")
     p.add_argument("--forks-cap", type=int, default=200)
     p.add_argument("--variants", nargs="+", default=["parallel", "serial"])
     p.add_argument("--quick", action="store_true", help="13-node at speed 0")
@@ -347,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from lab.commands import DURATIONS
 
+    if not shutil.which("ansible-playbook"):
+        print("ansible-playbook not found: python3 -m pip install -r bench/requirements.txt", file=sys.stderr)
+        return 2
+    if not shutil.which("sshpass"):
+        print("note: sshpass not found (apt-get install sshpass); using Ansible's paramiko plugin",
+              file=sys.stderr)
     if a.installs:
         secs = a.update_seconds if a.update_seconds is not None else 2.0
         jobs = [(Install.parse(n), secs / DURATIONS["update"]) for n in a.installs]
