@@ -69,11 +69,21 @@ def table(headers: list[str], rows: Iterable[Iterable[Any]]) -> str:
     return "\n".join(out)
 
 
+def tree_state() -> str:
+    """HEAD and whether runner files differ from it (others edit the same work tree)."""
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "fleet", "tasks", "runner.py", "lab"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        dirty = ""
+    return git_rev() + (" + uncommitted changes in fleet/tasks/lab" if dirty else "")
+
+
 def append_results(title: str, body: str, command: str) -> None:
     """Append one measured section (title, machine, date, command, body) to RESULTS.md."""
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     load = " / ".join(f"{x:.2f}" for x in LOAD_AT_START)
-    text = (f"\n## {title}\n\n{stamp} · commit {git_rev()} · `{command}`  \n"
+    text = (f"\n## {title}\n\n{stamp} · code at start: {TREE_AT_START}, at end: {tree_state()} · `{command}`  \n"
             f"Machine: {machine()}; load average at start {load}\n\n{body.rstrip()}\n")
     if not RESULTS.exists():
         RESULTS.write_text("# Benchmark results\n\nAppended by the scripts in `bench/` "
@@ -438,3 +448,6 @@ def wait_for_quiet(limit: float = 180.0, idle: float = 0.8) -> float:
         if not said:
             print(f"  (machine {busy:.0%} busy with other work; waiting up to {limit:.0f}s)", flush=True)
             said = True
+
+
+TREE_AT_START = tree_state()
