@@ -210,9 +210,10 @@ def host_rows(data: RunData) -> pd.DataFrame:
     names = list(dict.fromkeys(list(df["host"]) if not df.empty else []))
     names += [h for h in data.hosts if h not in names]
     rows = []
+    by_host = dict(tuple(df.groupby("host", sort=False))) if not df.empty else {}
     for name in names:
         meta = data.hosts.get(name, {})
-        mine = df[df["host"] == name] if not df.empty else df
+        mine = by_host.get(name, df.iloc[0:0])
         ran = mine[mine["start"].notna()] if not mine.empty else mine
         counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
         now: dict[Any, int] = (mine[mine["latest"]]["status"].value_counts().to_dict()

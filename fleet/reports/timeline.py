@@ -55,19 +55,22 @@ def render_png(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]], title: str
     height = max(2.5, 0.45 * len(order) + 1.6)
     fig, ax = plt.subplots(figsize=(12, height))
     day = 86400.0
-    for _, s in ran.iterrows():
-        y = row[s["host"]]
-        start = float(s["start"])
-        width = max(float(s["end"]) - start, min_width)
-        x = mdates.date2num(pd.Timestamp(start, unit="s", tz="UTC").tz_localize(None))
-        failed = s["status"] == FAILED
-        interrupted = s["status"] == INTERRUPTED
-        ax.broken_barh([(x, width / day)], (y - 0.35, 0.7), facecolors=colour[s["wave"]],
+    epoch = mdates.date2num(pd.Timestamp(0, unit="s", tz="UTC").tz_localize(None))
+    bars = ran.assign(x=epoch + ran["start"].astype(float) / day,
+                      w=(ran["end"].astype(float) - ran["start"].astype(float))
+                      .clip(lower=min_width) / day)
+    # One artist per host, wave and look (not per step): 200 hosts draw in a second.
+    for (host, wave, status), group in bars.groupby(["host", "wave", "status"], sort=False):
+        failed, interrupted = status == FAILED, status == INTERRUPTED
+        y = row[host]
+        ax.broken_barh(list(zip(group["x"], group["w"])), (y - 0.35, 0.7),
+                       facecolors=colour[wave],
                        edgecolors="#b00020" if failed or interrupted else "none",
                        linewidth=1.5 if failed else 0.8, hatch="//" if interrupted else None)
         if failed:
-            ax.plot([x + width / day / 2], [y], marker="X", color="#b00020", markersize=11,
-                    markeredgecolor="white", zorder=5)
+            ax.plot(list(group["x"] + group["w"] / 2), [y] * len(group), linestyle="none",
+                    marker="X", color="#b00020", markersize=11, markeredgecolor="white",
+                    zorder=5)
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels([_label(h, hosts) for h in order])
     ax.invert_yaxis()
