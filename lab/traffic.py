@@ -40,10 +40,17 @@ class Traffic:
         self.lb_out: set[str] = set()
         self.lb_checked = 0.0
         self.ticks = 0
+        self._mp_count: dict[str, int] = {}
 
     @property
     def st(self) -> LabState:
         return self.lab.state
+
+    def _mps(self, dc: str) -> int:
+        if dc not in self._mp_count:
+            self._mp_count[dc] = sum(1 for h in self.st.hosts.values()
+                                     if h.has("mp") and h.dc == dc)
+        return self._mp_count[dc]
 
     def consume(self) -> None:
         st = self.st
@@ -58,7 +65,9 @@ class Traffic:
                     b.queue = STUCK
                 continue
             if ready and b.up("qpid") and b.up("qs") and b.queue:
-                n = min(b.queue, CONSUME)
+                # A Qpid Server keeps up with its data centre's MPs (real ones do), so a
+                # drain ends however large the installation is.
+                n = min(b.queue, max(CONSUME, 4 * PRODUCE * self._mps(b.dc)))
                 b.queue -= n
                 b.queue_out += n
                 st.stored += n
