@@ -432,9 +432,24 @@ class Foreign:
         self.cores = max(0.0, other / wall)
 
 
-def wait_for_quiet(limit: float = 180.0, idle: float = 0.8) -> float:
-    """Wait (up to ``limit`` s) until the machine is at least ``idle`` idle over a 2 s sample;
-    returns the busy fraction seen last (0..1)."""
+QUIET_WAIT = {"limit": 180.0}
+
+
+def add_run_args(p: Any) -> None:
+    """Options every benchmark script takes."""
+    p.add_argument("--no-results", action="store_true", help="do not append to RESULTS.md")
+    p.add_argument("--quiet-wait", type=float, default=30.0, help="wait up to this long for "
+                   "other work on the machine to stop before each run (default 30 s)")
+
+
+def use_run_args(a: Any) -> None:
+    QUIET_WAIT["limit"] = a.quiet_wait
+
+
+def wait_for_quiet(limit: float | None = None, idle: float = 0.8) -> float:
+    """Wait (up to ``limit`` s, default --quiet-wait) until the machine is at least ``idle``
+    idle over a 2 s sample; returns the busy fraction seen last (0..1)."""
+    limit = QUIET_WAIT["limit"] if limit is None else limit
     deadline = time.monotonic() + limit
     said = False
     while True:

@@ -42,13 +42,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (ROOT, Foreign, Install, wait_for_quiet, append_results, command_line, plan_of,  # noqa: E402
+from _common import (add_run_args, use_run_args, ROOT, Foreign, Install, wait_for_quiet, append_results, command_line, plan_of,  # noqa: E402
                      run_runner, start_lab, table)
 
 import yaml  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "ansible"
-QUIET = 180.0
 
 
 class Unsafe(str):
@@ -276,7 +275,7 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
         shutil.rmtree(d)
     row: dict[str, Any] = {"install": inst.name, "update_s": DURATIONS["update"] * speed}
     # the runner
-    wait_for_quiet(QUIET)
+    wait_for_quiet()
     foreign = Foreign().__enter__()
     lab = start_lab(inst, d / "lab-runner", speed)
     try:
@@ -293,7 +292,7 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
     widest = max(len({s["host"] for s in b["steps"]}) for w in plan["waves"] for b in w["batches"])
     row["forks"] = min(widest, forks_cap)
     for variant in variants:
-        wait_for_quiet(QUIET)
+        wait_for_quiet()
         foreign = Foreign().__enter__()
         lab = start_lab(inst, d / f"lab-{variant}", speed)
         try:
@@ -329,12 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--emit", metavar="DIR", help="only write the playbooks for the repository's "
                    "own inventory (config.yaml) into DIR")
     p.add_argument("--work")
-    p.add_argument("--no-results", action="store_true")
-    p.add_argument("--quiet-wait", type=float, default=30.0, help="wait up to this long for other "
-                   "work on the machine to stop before each run (default 30 s)")
+    add_run_args(p)
     a = p.parse_args(argv)
-    global QUIET
-    QUIET = a.quiet_wait
+    use_run_args(a)
     if a.emit:
         out = Path(a.emit)
         out.mkdir(parents=True, exist_ok=True)

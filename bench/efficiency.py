@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (UPDATE_SECONDS, Foreign, Install, wait_for_quiet, append_results, command_line, estimate,  # noqa: E402
+from _common import (add_run_args, use_run_args, UPDATE_SECONDS, Foreign, Install, wait_for_quiet, append_results, command_line, estimate,  # noqa: E402
                      journal_events, journal_span, journal_steps, median, pct, plan_of,
                      run_runner, start_lab, table)
 
@@ -32,7 +32,6 @@ def verdict_text(v) -> str:
     return "rule 8 only (maintenance)" if rules == [8] else "VIOLATIONS rules " + ",".join(map(str, rules))
 
 
-QUIET = 180.0
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
 # gen200's plan has 197 serial edge batches: at update.sh 2 s its ideal alone is 8 minutes,
 # so by default it runs at 1 s to keep the script under ~10 minutes (--update-seconds 2 for all).
@@ -48,7 +47,7 @@ def measure(inst: Install, seconds: float, work: Path, keep: bool, what_if: str 
     d = work / inst.name
     if d.exists():
         shutil.rmtree(d)
-    wait_for_quiet(QUIET)
+    wait_for_quiet()
     foreign = Foreign().__enter__()
     lab = start_lab(inst, d / "lab", speed)
     try:
@@ -101,12 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the lab folders")
     p.add_argument("--what-if", choices=["nodelay", "groupcommit", "nodelay,groupcommit"], help="run the runner with a proposed fix "
                    "applied in memory (bench/_whatif_runner.py); results titled accordingly")
-    p.add_argument("--no-results", action="store_true", help="do not append to RESULTS.md")
-    p.add_argument("--quiet-wait", type=float, default=30.0, help="wait up to this long for other "
-                   "work on the machine to stop before each run (default 30 s)")
+    add_run_args(p)
     a = p.parse_args(argv)
-    global QUIET
-    QUIET = a.quiet_wait
+    use_run_args(a)
     names = a.installs or (["13-node", "gen52"] if a.quick else DEFAULT)
     work = Path(a.work or tempfile.mkdtemp(prefix="bench-eff-"))
     rows = []

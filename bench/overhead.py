@@ -33,13 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (Foreign, Install, wait_for_quiet, append_results, bench_config, command_line, estimate,  # noqa: E402
+from _common import (add_run_args, use_run_args, Foreign, Install, wait_for_quiet, append_results, bench_config, command_line, estimate,  # noqa: E402
                      journal_span, journal_steps, median, pct, plan_of, run_runner, start_lab,
                      table)
 
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
 SERIES = [26, 52, 104, 200]
-QUIET = 180.0
 
 
 def connect_times(lab, hosts: int) -> tuple[float, float, float]:
@@ -78,7 +77,7 @@ def measure(inst: Install, work: Path, label: str | None = None, connect: bool =
     d = work / name.replace(" ", "_").replace("=", "")
     if d.exists():
         shutil.rmtree(d)
-    wait_for_quiet(QUIET)
+    wait_for_quiet()
     foreign = Foreign().__enter__()
     lab = start_lab(inst, d / "lab", 0.0)
     try:
@@ -131,12 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                    f"(default {' '.join(map(str, SERIES))})")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--work", help="working folder (default: a temp folder)")
-    p.add_argument("--no-results", action="store_true")
-    p.add_argument("--quiet-wait", type=float, default=30.0, help="wait up to this long for other "
-                   "work on the machine to stop before each run (default 30 s)")
+    add_run_args(p)
     a = p.parse_args(argv)
-    global QUIET
-    QUIET = a.quiet_wait
+    use_run_args(a)
     names = a.installs or (["13-node", "gen52"] if a.quick else DEFAULT)
     series = a.series if a.series is not None else ([26, 52] if a.quick else SERIES)
     work = Path(a.work or tempfile.mkdtemp(prefix="bench-ovh-"))
