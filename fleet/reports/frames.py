@@ -16,9 +16,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from fleet.components import SERVICES
-from fleet.run.journal import PLAN, read_events, step_key
-
-HOSTS = "hosts.json"
+from fleet.run.journal import HOSTS, PLAN, read_events, step_key
 OK, FAILED, SKIPPED, NOT_RUN, INTERRUPTED = "ok", "failed", "skipped", "not run", "interrupted"
 STEP_COLUMNS = ["run_id", "attempt", "attempt_outcome", "wave_index", "wave", "batch",
                 "batch_label", "host", "dc", "machine", "key", "index", "action", "kind",
@@ -45,14 +43,6 @@ class RunData:
     def outcome(self) -> str:
         """ok | failed | interrupted | running: the outcome of the last attempt."""
         return self.attempts[-1]["outcome"] if self.attempts else "not started"
-
-
-def write_hosts_json(folder: Path, nodes: Iterable[Any]) -> None:
-    """Record the data centre, machine and components of each host at run start, because
-    plan.json names hosts only and the inventory may change before the report is read."""
-    rows = [{"name": n.name, "dc": n.dc, "machine": n.machine,
-             "components": sorted(n.components), "postgres": n.postgres} for n in nodes]
-    (Path(folder) / HOSTS).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 def read_hosts(folder: Path) -> dict[str, dict[str, Any]]:

@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 JOURNAL = "journal.jsonl"
 PLAN = "plan.json"
+HOSTS = "hosts.json"
 
 
 def step_key(wave_index: int, batch_index: int, host: str, index: int) -> str:
@@ -114,3 +115,11 @@ class Journal:
             if e.get("event") == "step_end" and e.get("status") == "ok":
                 done[e["key"]] = e
         return done
+
+
+def write_hosts_json(folder: Path, nodes: Iterable[Any]) -> None:
+    """Record the data centre, machine and components of each host at run start, because
+    plan.json names hosts only and the inventory may change before the report is read."""
+    rows = [{"name": n.name, "dc": n.dc, "machine": n.machine,
+             "components": sorted(n.components), "postgres": n.postgres} for n in nodes]
+    (Path(folder) / HOSTS).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

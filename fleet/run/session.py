@@ -3,6 +3,8 @@ reports; and what `--resume` needs to rebuild the same plan."""
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -12,7 +14,7 @@ from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
-from fleet.run.journal import Journal, new_run_id, read_events
+from fleet.run.journal import Journal, new_run_id, read_events, write_hosts_json
 from fleet.run.progress import make_progress
 from fleet.secrets import load_secrets, needed, require
 from fleet.settings import Settings
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
     else:
         journal = Journal.create(base, new_run_id(), secrets.mask(plan.dumps()))
-        _write_hosts(journal, nodes)
+        write_hosts_json(journal.folder, nodes)
         attempt = 1
     journal.attempt = attempt
     journal.event("run_start", run_id=journal.run_id, attempt=attempt, resumed=bool(args.resume),
@@ -96,20 +98,15 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
     return 0 if out.ok else 1
 
 
-def _write_hosts(journal: Journal, nodes: list[Node]) -> None:
-    try:
-        from fleet.reports import write_hosts_json
-    except ImportError:
-        return
-    write_hosts_json(journal.folder, nodes)
-
-
 def _write_reports(journal: Journal) -> None:
-    try:
-        from fleet.reports import write_run_reports
-    except ImportError:
-        return
-    try:
-        write_run_reports(journal.folder)
-    except Exception as exc:   # a report problem must not hide the run's own outcome
-        print(f"warning: reports not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+    """In a child process: pandas and matplotlib stay out of the runner's memory, and a
+    report problem cannot hide the run's own outcome."""
+    journal.close()
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
+    res = subprocess.run([sys.executable, "-m", "fleet.reports", str(journal.folder)],
+                         env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        tail = (res.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"warning: reports not written: {tail}", file=sys.stderr)
