@@ -3,7 +3,6 @@ sub-commands. Bad input exits 2 with a message and no traceback, before any host
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,7 +134,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: see the run folder; resume with --resume RUN_ID", file=sys.stderr)
         return 130
-
-
-def dump(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)
