@@ -17,7 +17,6 @@ PLAN_FORMAT_VERSION = 1
 # check and poll steps are read-only; http steps go from the runner to the management API;
 # pause steps wait on the runner's side.
 SHELL, CHECK, POLL, HTTP, PAUSE = "shell", "check", "poll", "http", "pause"
-STEP_KINDS = (SHELL, CHECK, POLL, HTTP, PAUSE)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ class Settings:
         t = self.values["timeouts"]
         kind = {"update": "update", "bootstrap": "bootstrap", "fetch_bootstrap": "bootstrap",
                 "db_upgrade": "long", "replication_setup": "long", "setup_ps": "long",
-                "setup_install": "long", "validate_setup": "long", "ready": "long"}
+                "setup_install": "long", "validate_setup": "long"}
         return float(t.get(kind.get(action, action), t["default"]))
 
 

@@ -36,7 +36,6 @@ class ChainContext:
     config: Any                              # nornir.core.configuration.Config
     connect_attempts: int
     backoff: float
-    connect_timeout: float
     host_vars: dict[str, dict[str, str]] = field(default_factory=dict)
     on_event: Callable[[str, dict[str, Any]], None] = lambda kind, info: None
 

@@ -49,9 +49,6 @@ class Context:
     def role(self, role: str) -> Node | None:
         return next((n for n in self.nodes if n.postgres == role), None)
 
-    def dcs(self) -> list[str]:
-        return list(dict.fromkeys(n.dc for n in self.nodes))
-
     @property
     def target(self) -> str:
         return str(self.settings["target_version"])

@@ -85,7 +85,6 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
     ctx = ChainContext(journal=journal, secrets=secrets, config=nr.config,
                        connect_attempts=int(settings["retries.connect_attempts"]),
                        backoff=float(settings["retries.backoff"]),
-                       connect_timeout=float(settings["timeouts.connect"]),
                        host_vars=host_vars, on_event=on_event)
     out = Outcome(ok=True)
     t0 = time.monotonic()

@@ -8,13 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fleet.run.journal import read_events
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def runner(lab: Any, *args: str, reports: Path, env: dict | None = None,
            timeout: float = 300) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, str(ROOT / "runner.py"), "--config", str(lab.config_path),
-           "--reports", str(reports), *args]
+    """`python runner.py [SUBCOMMAND] --config LAB --reports DIR ARGS` as an operator runs it."""
+    sub = list(args[:1]) if args[:1] in (("audit",), ("region",)) else []
+    cmd = [sys.executable, str(ROOT / "runner.py"), *sub, "--config", str(lab.config_path),
+           "--reports", str(reports), *args[len(sub):]]
     full_env = dict(os.environ, NO_COLOR="1", **(env or {}))
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, env=full_env)
@@ -26,13 +30,7 @@ def run_ids(reports: Path) -> list[str]:
 
 
 def events(reports: Path, run_id: str) -> list[dict[str, Any]]:
-    out = []
-    for line in (reports / run_id / "journal.jsonl").read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
-    return out
+    return list(read_events(reports / run_id))
 
 
 def plan_waves(lab: Any, reports: Path, *extra: str) -> list[str]:

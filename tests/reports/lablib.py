@@ -1,42 +1,24 @@
 """Helpers for the report tests that go through the lab: run the real runner, read files."""
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from fleet.components import expand
-
-ROOT = Path(__file__).resolve().parents[2]
+from fleet.run.journal import read_events
+from tests.e2e import helpers as e2e
+from tests.e2e.helpers import ROOT, explain  # noqa: F401  (the report tests use them)
 
 
 def runner(lab: Any, *args: str, reports: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`python runner.py ARGS --config LAB --reports DIR` as an operator would run it."""
-    if args[:1] == ("audit",):
-        cmd = [sys.executable, str(ROOT / "runner.py"), *args, "--config", str(lab.config_path),
-               "--reports", str(reports)]
-    else:
-        cmd = [sys.executable, str(ROOT / "runner.py"), *args, "--yes", "--config",
-               str(lab.config_path), "--reports", str(reports)]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"))
-
-
-def explain(res: subprocess.CompletedProcess) -> str:
-    return f"rc={res.returncode}\nSTDOUT:\n{res.stdout[-3000:]}\nSTDERR:\n{res.stderr[-3000:]}"
+    """The e2e helper, with --yes for update runs (audits take no confirmation)."""
+    extra = () if args[:1] == ("audit",) else ("--yes",)
+    return e2e.runner(lab, *args, *extra, reports=reports, timeout=timeout)
 
 
 def events(folder: Path) -> list[dict[str, Any]]:
-    out = []
-    for line in (folder / "journal.jsonl").read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
-    return out
+    return list(read_events(folder))
 
 
 def components(lab: Any, host: str) -> frozenset[str]:
