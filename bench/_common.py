@@ -116,20 +116,78 @@ class Install:
         return cls(text, text)
 
 
-def start_lab(inst: Install, directory: Path, speed: float, traffic: bool = False) -> Any:
-    """A lab in its own process (so its event loop does not share our GIL with anything).
-    Analytics production is switched off unless ``traffic``: the lab has no fixed drain
-    time, a drain lasts as long as the backlog its MPs produced (see RESULTS.md)."""
-    from lab import Lab
+class LabRun:
+    """A lab started and driven through its command line (``python -m lab ...``): the
+    benchmarks reach the lab exactly as an operator would, never by importing it."""
 
-    lab = Lab.start(topology=inst.topology, directory=directory, speed=speed, nodes=inst.nodes,
-                    dcs=inst.dcs, daemon=True, timeout=600)
-    if not traffic:
-        lab.set_state(producing=False)
-    return lab
+    def __init__(self, directory: Path, info: dict[str, Any]) -> None:
+        self.directory, self.info = directory, info
+
+    @classmethod
+    def start(cls, inst: Install, directory: Path, speed: float, traffic: bool = False) -> "LabRun":
+        """Analytics production is switched off unless ``traffic``: the lab has no fixed drain
+        time, a drain lasts as long as the backlog its MPs produced (see RESULTS.md)."""
+        args = ["start", "--topology", inst.topology, "--dir", str(directory), "--speed", repr(speed),
+                "--json"] + (["--nodes", str(inst.nodes)] if inst.nodes else []) \
+            + (["--dcs", str(inst.dcs)] if inst.dcs else []) + ([] if traffic else ["--no-analytics"])
+        return cls(directory, json.loads(lab_cli(*args, timeout=600)))
+
+    @property
+    def config_path(self) -> Path:
+        return Path(self.info["config"])
+
+    @property
+    def inventory_dir(self) -> Path:
+        return Path(self.info["inventory"])
+
+    @property
+    def known_hosts(self) -> Path:
+        return Path(self.info["known_hosts"])
+
+    @property
+    def ssh_password(self) -> str:
+        import yaml
+        return yaml.safe_load((self.inventory_dir / "defaults.yaml").read_text())["password"]
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        import yaml
+        return yaml.safe_load(Path(self.info["secrets"]).read_text())
+
+    def verdict(self, final: bool = True) -> dict[str, Any]:
+        """``{"ok": bool, "violations": [{"rule", "host", "message"}], ...}``"""
+        return json.loads(lab_cli("verdict", "--dir", str(self.directory), "--json",
+                                  *(["--final"] if final else []), ok=(0, 1)))
+
+    def stop(self) -> None:
+        lab_cli("stop", "--dir", str(self.directory))
 
 
-def bench_config(lab: Any, directory: Path, **user: Any) -> Path:
+def lab_cli(*args: str, timeout: float = 120, ok: tuple[int, ...] = (0,)) -> str:
+    """Run ``python -m lab ARGS``; its standard output."""
+    p = subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True,
+                       text=True, timeout=timeout)
+    if p.returncode not in ok:
+        raise RuntimeError(f"python -m lab {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def start_lab(inst: Install, directory: Path, speed: float, traffic: bool = False) -> LabRun:
+    return LabRun.start(inst, directory, speed, traffic)
+
+
+def lab_durations() -> tuple[dict[str, float], float]:
+    """The lab's emulated durations at speed 1 and its floor per sleep."""
+    d = json.loads(lab_cli("durations"))
+    return d["durations"], float(d["min_duration"])
+
+
+def verdict_text(v: dict[str, Any], ignore: frozenset[int] = frozenset()) -> str:
+    rules = sorted({int(x["rule"]) for x in v["violations"]} - ignore)
+    return "clean" if not rules else "VIOLATIONS rules " + ",".join(map(str, rules))
+
+
+def bench_config(lab: LabRun, directory: Path, **user: Any) -> Path:
     """The lab's config.yaml with extra ``user_defined`` values (e.g. concurrency)."""
     import yaml
 
@@ -158,14 +216,12 @@ class RunResult:
 
 
 def run_runner(config: Path, reports: Path, extra: list[str] | None = None,
-               timeout: float = 3600, log: Path | None = None,
-               what_if: str | None = None) -> RunResult:
+               timeout: float = 3600, log: Path | None = None) -> RunResult:
     """``runner.py --config CONFIG --all --yes --reports DIR``; wall time and peak RSS of
     exactly that child (os.wait4)."""
     reports.mkdir(parents=True, exist_ok=True)
     before = set(reports.iterdir())
-    entry = [str(ROOT / "runner.py")] if not what_if else [str(BENCH / "_whatif_runner.py"), what_if]
-    cmd = [sys.executable, *entry, "--config", str(config), "--all", "--yes",
+    cmd = [sys.executable, str(ROOT / "runner.py"), "--config", str(config), "--all", "--yes",
            "--reports", str(reports)] + (extra or [])
     log = log or reports / "runner-output.txt"
     env = dict(os.environ, COLUMNS="160")
@@ -244,17 +300,16 @@ def journal_events(folder: Path) -> list[dict[str, Any]]:
 
 
 # --- the lower bound -------------------------------------------------------------------
-def _lab_tables() -> tuple[dict[str, float], float, dict[str, str], frozenset[str], tuple[str, ...]]:
+def _tables() -> tuple[dict[str, float], float, dict[str, str], frozenset[str]]:
     from fleet.components import EDGE_JAVA, SERVICES
-    from lab.commands import DURATIONS, MIN_DURATION
-    from lab.state import ORDER
-    return DURATIONS, MIN_DURATION, {v: k for k, v in SERVICES.items()}, EDGE_JAVA, ORDER
+    durations, floor = lab_durations()
+    return durations, floor, {v: k for k, v in SERVICES.items()}, EDGE_JAVA
 
 
 @dataclass
 class Estimator:
     """Emulated duration of every plan step in the lab, from the lab's duration table
-    (``lab.commands.DURATIONS`` × speed, at least ``MIN_DURATION`` per sleep), replaying
+    (``python -m lab durations`` × speed, at least its floor per sleep), replaying
     the component states a run goes through (a stop of a stopped service costs nothing).
 
     Commands that the lab answers without sleeping (checks, iptables, crontab, curl, sed,
@@ -268,7 +323,7 @@ class Estimator:
     running: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.d, self.floor, self.service_code, self.edge, self.order = _lab_tables()
+        self.d, self.floor, self.service_code, self.edge = _tables()
         for h, comps in self.components.items():
             self.running[h] = set(comps) if self.installed.get(h, True) else set()
 
@@ -325,11 +380,10 @@ class Estimator:
             self.running[host] |= set(comps)
             return self.sleep("setup")
         if prog == "apigee-all" and args:
-            order = [c for c in self.order if c in comps]
             if args[0] == "start":
-                return self._start(host, order)
+                return self._start(host, comps)
             if args[0] == "stop":
-                return self._stop(host, list(reversed(order)))
+                return self._stop(host, comps)
             return 0.0
         if prog == "apigee-service" and len(args) >= 2:
             svc, verb = args[0], args[1]

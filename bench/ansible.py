@@ -12,14 +12,16 @@ clean-ups are `rescue` blocks). Two variants:
 - parallel: each play as wide as the procedure allows (`strategy: free`, forks = the widest
   batch), one-host batches folded into `serial: 1` plays.
 
-Connection: OpenSSH with ControlPersist (Ansible's default plugin) and sshpass for the lab's
-password, the lab's known_hosts, strict host keys. Secrets the runner types at prompts are
+Connection: the lab's password, the lab's known_hosts, strict host keys (see below for the
+plugin). Secrets the runner types at prompts are
 piped (`printf … | bash bootstrap…`) and the repository user exported: Ansible's raw has no
 prompt answering, so the lab will flag rule 10 (secret on a remote command line) for the
 Ansible runs; only their wall times are compared here.
 
-Needs `pip install -r bench/requirements.txt` (ansible-core) and `sshpass`
-(`apt-get install sshpass`); without sshpass the paramiko connection plugin is used.
+ansible-core comes with the README set-up (requirements.txt). With `sshpass` on the machine
+(`apt-get install sshpass`) Ansible uses OpenSSH with ControlPersist; without it, its paramiko
+plugin (given a HOME of its own whose known_hosts holds the lab's host keys). The table says
+which.
 
     python bench/ansible.py                    # 13-node at update.sh 2 s, gen200 at speed 0 (~11 min)
     python bench/ansible.py --quick            # 13-node at speed 0
@@ -42,8 +44,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_run_args, use_run_args, ROOT, Foreign, Install, wait_for_quiet, append_results, command_line, plan_of,  # noqa: E402
-                     run_runner, start_lab, table)
+from _common import (ROOT, Foreign, Install, add_run_args, append_results, command_line,  # noqa: E402
+                     lab_durations, plan_of, run_runner, start_lab, table, use_run_args,
+                     verdict_text, wait_for_quiet)
 
 import yaml  # noqa: E402
 
@@ -210,6 +213,11 @@ def write_files(work: Path, plan: dict[str, Any], inventory: dict[str, Any], kno
         "fleet_admin_email": Unsafe(secrets.get("admin_email", "")),
         "fleet_admin_password": Unsafe(secrets.get("admin_password", ""))}, "hosts": hosts}}
     (work / "inventory.yml").write_text(yaml.dump(inv, Dumper=Dumper, sort_keys=False))
+    if known_hosts and not use_ssh:
+        # the paramiko plugin reads only ~/.ssh/known_hosts: give Ansible a HOME of its own
+        # holding the lab's host keys (strict checking stays on)
+        (work / "home" / ".ssh").mkdir(parents=True, exist_ok=True)
+        shutil.copy(known_hosts, work / "home" / ".ssh" / "known_hosts")
     # ControlPath sockets need a short directory (108-byte limit of a Unix socket path)
     cp = "~/.ansible/cp" if portable else Path(tempfile.mkdtemp(prefix="acp", dir="/tmp"))
     plugins = "../filter_plugins" if portable else HERE / "filter_plugins"
@@ -247,6 +255,8 @@ host_key_checking = True
 def run_playbook(work: Path, book: Path, timeout: float) -> dict[str, Any]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(work / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", PYTHONPATH=str(ROOT))
+    if (work / "home").is_dir():
+        env["HOME"] = str(work / "home")
     log = work / (book.stem + ".log")
     t0 = time.monotonic()
     with open(log, "w") as f:
@@ -268,12 +278,10 @@ def run_playbook(work: Path, book: Path, timeout: float) -> dict[str, Any]:
 # --- the comparison --------------------------------------------------------------------
 def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: int,
             variants: list[str]) -> dict[str, Any]:
-    from lab.commands import DURATIONS
-
     d = work / inst.name
     if d.exists():
         shutil.rmtree(d)
-    row: dict[str, Any] = {"install": inst.name, "update_s": DURATIONS["update"] * speed}
+    row: dict[str, Any] = {"install": inst.name, "update_s": lab_durations()[0]["update"] * speed}
     # the runner
     wait_for_quiet()
     foreign = Foreign().__enter__()
@@ -302,9 +310,7 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
                                 lab.known_hosts, lab.ssh_password, lab.secrets, row["forks"])
             print(f"{inst.name}: ansible-playbook ({variant}, forks {row['forks']}) ...", flush=True)
             r = run_playbook(d / f"ansible-{variant}", books[variant], timeout)
-            v = lab.verdict(final=True)
-            left = sorted({int(x["rule"]) for x in v.violations} - {10, 8})
-            r["verdict"] = "ok" if not left else "rules " + ",".join(map(str, left))
+            r["verdict"] = verdict_text(lab.verdict(final=True), frozenset({8, 10}))
             r["plays"] = len(re.findall(r"^- name: ", books[variant].read_text(), re.M))
             row[variant] = r
             print(f"  -> {r['wall']:.1f}s rc {r['rc']}{' (timeout)' if r['timed_out'] else ''}", flush=True)
@@ -341,21 +347,20 @@ def main(argv: list[str] | None = None) -> int:
         (out / "plan.json").unlink()
         print(f"written: {', '.join(sorted(x.name for x in out.iterdir()))}")
         return 0
-    from lab.commands import DURATIONS
-
+    update_at_1 = lab_durations()[0]["update"]
     if not shutil.which("ansible-playbook"):
-        print("ansible-playbook not found: python3 -m pip install -r bench/requirements.txt", file=sys.stderr)
+        print("ansible-playbook not found: python3 -m pip install -r requirements.txt", file=sys.stderr)
         return 2
     if not shutil.which("sshpass"):
         print("note: sshpass not found (apt-get install sshpass); using Ansible's paramiko plugin",
               file=sys.stderr)
     if a.installs:
         secs = a.update_seconds if a.update_seconds is not None else 2.0
-        jobs = [(Install.parse(n), secs / DURATIONS["update"]) for n in a.installs]
+        jobs = [(Install.parse(n), secs / update_at_1) for n in a.installs]
     elif a.quick:
         jobs = [(Install.parse("13-node"), 0.0)]
     else:
-        jobs = [(Install.parse("13-node"), 2.0 / DURATIONS["update"]), (Install.parse("gen200"), 0.0)]
+        jobs = [(Install.parse("13-node"), 2.0 / update_at_1), (Install.parse("gen200"), 0.0)]
     work = Path(a.work or tempfile.mkdtemp(prefix="bench-ansible-"))
     rows = [compare(inst, speed, work, a.timeout, a.forks_cap, a.variants) for inst, speed in jobs]
 
@@ -383,9 +388,11 @@ def main(argv: list[str] | None = None) -> int:
                    " / ".join(f"{v}: {r[v]['verdict']}" for v in a.variants if r.get(v)),
                    " / ".join([f"{r['runner_foreign']:.2f}"] + [f"{r[v]['foreign']:.2f}" for v in a.variants
                                                                  if r.get(v)])] for r in rows])
+    connection = ("OpenSSH with ControlPersist (sshpass for the password)" if shutil.which("sshpass")
+                  else "paramiko (no sshpass on this machine)")
     notes = ("Same lab, same plan, same commands; wall times of the whole process (ansible-playbook "
              "or runner.py). A capped run was killed at --timeout: its ratio is a lower bound. "
-             "Ansible needs OpenSSH+sshpass (ControlPersist) here; its raw tasks put the secrets on "
+             f"Ansible's connection here: {connection}. Its raw tasks put the secrets on "
              "the remote command line (lab rule 10), which the runner never does. Target: the runner "
              "faster than both.")
     print("\n" + body + "\n" + notes)

@@ -19,17 +19,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_run_args, use_run_args, UPDATE_SECONDS, Foreign, Install, wait_for_quiet, append_results, command_line, estimate,  # noqa: E402
-                     journal_events, journal_span, journal_steps, median, pct, plan_of,
-                     run_runner, start_lab, table)
-
-def verdict_text(v) -> str:
-    """The lab's final verdict; rule 8 (quorum) is flagged by the lab even in maintenance
-    mode, where the procedure updates every datastore node at once (see RESULTS.md)."""
-    if v.ok:
-        return "clean"
-    rules = sorted({int(x["rule"]) for x in v.violations})
-    return "rule 8 only (maintenance)" if rules == [8] else "VIOLATIONS rules " + ",".join(map(str, rules))
+from _common import (UPDATE_SECONDS, Foreign, Install, add_run_args, append_results,  # noqa: E402
+                     command_line, estimate, journal_events, journal_span, journal_steps,
+                     lab_durations, median, pct, plan_of, run_runner, start_lab, table,
+                     use_run_args, verdict_text, wait_for_quiet)
 
 
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
@@ -38,12 +31,11 @@ DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
 DEFAULT_SECONDS = {"gen200": 1.0}
 
 
-def measure(inst: Install, seconds: float, work: Path, keep: bool, what_if: str | None = None) -> dict:
+def measure(inst: Install, seconds: float, work: Path, keep: bool) -> dict:
     from fleet.inventory import load_inventory
     from fleet.settings import load_settings
-    from lab.commands import DURATIONS
 
-    speed = seconds / DURATIONS["update"]
+    speed = seconds / lab_durations()[0]["update"]
     d = work / inst.name
     if d.exists():
         shutil.rmtree(d)
@@ -56,8 +48,7 @@ def measure(inst: Install, seconds: float, work: Path, keep: bool, what_if: str 
         est = estimate(plan, nodes, speed)
         print(f"{inst.name}: {len(nodes)} hosts, {est['batches']} batches, {est['steps']} steps, "
               f"ideal {est['ideal']:.1f}s; running ...", flush=True)
-        res = run_runner(lab.config_path, d / "reports", timeout=max(600, 4 * est["ideal"]),
-                         what_if=what_if)
+        res = run_runner(lab.config_path, d / "reports", timeout=max(600, 4 * est["ideal"]))
         verdict = lab.verdict(final=True)
     finally:
         lab.stop()
@@ -98,8 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="13-node and gen52 at update.sh 1 s")
     p.add_argument("--work", help="working folder (default: a temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the lab folders")
-    p.add_argument("--what-if", choices=["nodelay", "groupcommit", "nodelay,groupcommit"], help="run the runner with a proposed fix "
-                   "applied in memory (bench/_whatif_runner.py); results titled accordingly")
     add_run_args(p)
     a = p.parse_args(argv)
     use_run_args(a)
@@ -109,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         inst = Install.parse(name)
         secs = a.update_seconds or (1.0 if a.quick else DEFAULT_SECONDS.get(name, UPDATE_SECONDS))
-        rows.append(measure(inst, secs, work, a.keep, a.what_if))
+        rows.append(measure(inst, secs, work, a.keep))
         r = rows[-1]
         print(f"  -> wall {r['wall']:.1f}s, ratio {r['ideal'] / r['wall']:.3f}, rc {r['rc']}, "
               f"lab verdict {r['verdict']}", flush=True)
@@ -141,8 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     print(notes)
     if not a.no_results:
-        title = "Efficiency (bench/efficiency.py)" + (f", what-if: {a.what_if}" if a.what_if else "")
-        append_results(title, body + "\n\n" + notes, command_line())
+        append_results("Efficiency (bench/efficiency.py)", body + "\n\n" + notes, command_line())
     return 0 if all(r["rc"] == 0 for r in rows) else 1
 
 

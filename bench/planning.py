@@ -26,34 +26,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, Foreign, append_results, command_line, table, wait_for_quiet  # noqa: E402
-
-import yaml  # noqa: E402
+from _common import (ROOT, Foreign, append_results, command_line, lab_cli, table,  # noqa: E402
+                     wait_for_quiet)
 
 
 def write_inventory(folder: Path, nodes: int, dcs: int) -> Path:
-    """hosts.yaml / groups.yaml / defaults.yaml and a config.yaml pointing at them."""
-    from lab.topologies import generated
-
-    folder.mkdir(parents=True, exist_ok=True)
-    hosts = {}
-    for i, spec in enumerate(generated(nodes, dcs)):
-        data = {"dc": spec.dc, "machine": spec.machine, "profiles": list(spec.profiles)}
-        if spec.postgres:
-            data["postgres"] = spec.postgres
-        if spec.observer:
-            data["zookeeper_observer"] = True
-        hosts[spec.name] = {"hostname": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
-                            "groups": [spec.dc], "data": data}
-    (folder / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
-    (folder / "groups.yaml").write_text(yaml.safe_dump(
-        {f"dc-{d}": {"data": {"dc": f"dc-{d}"}} for d in range(1, dcs + 1)}))
-    (folder / "defaults.yaml").write_text(yaml.safe_dump({"username": "apigee", "platform": "linux"}))
-    cfg = folder / "config.yaml"
-    cfg.write_text(yaml.safe_dump({"inventory": {"plugin": "SimpleInventory", "options": {
-        "host_file": "hosts.yaml", "group_file": "groups.yaml", "defaults_file": "defaults.yaml"}},
-        "user_defined": {}}))
-    return cfg
+    """A generated installation's inventory and config.yaml, written by the lab's command
+    line (placeholder addresses: nothing is started)."""
+    out = lab_cli("inventory", "--topology", "generated", "--nodes", str(nodes), "--dcs", str(dcs),
+                  "--out", str(folder))
+    return Path(out.strip())
 
 
 SLOW = 5.0   # seconds: a stage this slow is measured once, and its CLI run is skipped

@@ -1,7 +1,8 @@
-"""Command line: ``python -m lab start|stop|verdict|fault|topologies|demo``.
+"""Command line: ``python -m lab start|stop|verdict|fault|state|topologies|durations|inventory|demo``.
 
 ``start`` daemonizes the lab (``_serve`` is the daemon's own entry point) and returns
-once every host accepts SSH.
+once every host accepts SSH. Everything outside ``lab/`` and ``tests/`` (the benchmarks,
+an operator trying the tool) drives the lab through these commands, never by importing it.
 """
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ def _start_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo-mode", choices=("internet", "mirror", "tar"), default="internet")
     p.add_argument("--ssh-server", choices=("asyncssh", "openssh"), default="asyncssh",
                    help="openssh: real Debian sshd per host (root only; lab/openssh.py)")
+    p.add_argument("--no-analytics", action="store_true",
+                   help="message processors produce no analytics: Qpid queues stay empty, so a "
+                   "drain is one poll (benchmarks use this for a fixed drain time)")
+    p.add_argument("--json", action="store_true", help="print the lab's description (paths, "
+                   "hosts, port) as JSON instead of text")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,6 +56,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("state", help="print the lab state as JSON")
     p.add_argument("--dir", required=True, type=Path)
     sub.add_parser("topologies", help="list the topologies")
+    sub.add_parser("durations", help="print the emulated durations (seconds at speed 1) as JSON")
+    p = sub.add_parser("inventory", help="write the inventory and config.yaml of a topology "
+                       "without starting a lab (addresses are placeholders; for planning only)")
+    p.add_argument("--topology", default="5-node")
+    p.add_argument("--nodes", type=int)
+    p.add_argument("--dcs", type=int)
+    p.add_argument("--out", required=True, type=Path)
     sub.add_parser("demo", help="start a lab and run a full update against it")
     return ap
 
@@ -82,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "start":
             lab = Lab.start(a.topology, a.dir, a.speed, a.probe, a.nodes, a.dcs, a.mirror,
                             a.repo_mode, daemon=True, ssh_server=a.ssh_server)
+            if a.no_analytics:
+                lab.set_state(producing=False)
+            if a.json:
+                print(json.dumps(lab.info, indent=2))
+                return 0
             print(f"lab started: {len(lab.hosts)} hosts, ssh port {lab.port}, API {lab.management_url}")
             for k in ("inventory", "config", "secrets", "known_hosts"):
                 print(f"  {k:12} {lab.info[k]}")
@@ -107,6 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "topologies":
             from lab.topologies import describe
             print(describe())
+            return 0
+        if a.cmd == "durations":
+            from lab.commands import DURATIONS, MIN_DURATION
+            print(json.dumps({"durations": DURATIONS, "min_duration": MIN_DURATION}, indent=2))
+            return 0
+        if a.cmd == "inventory":
+            from lab.topologies import build, write_inventory
+            try:
+                specs = build(a.topology, a.nodes, a.dcs)
+            except ValueError as exc:
+                raise LabError(str(exc)) from None
+            print(write_inventory(a.out, specs))
             return 0
     except LabError as exc:
         print(f"lab: {exc}", file=sys.stderr)

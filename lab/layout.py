@@ -199,15 +199,7 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
             if h.has("ps"):
                 write_postgres_files(h, st)
         known.append(f"[{h.address}]:{port} {host_key(home / 'ssh_host_ed25519_key').export_public_key().decode().strip()}")
-        data: dict[str, Any] = {"dc": h.dc, "machine": h.machine}
-        if spec.profiles:
-            data["profiles"] = list(spec.profiles)
-        if spec.components:
-            data["components"] = list(spec.components)
-        if h.postgres:
-            data["postgres"] = h.postgres
-        if h.observer:
-            data["zookeeper_observer"] = True
+        data = spec.inventory_data()
         data.update(apigee_root=str(h.root), config_file=str(h.config_file),
                     download_dir=str(h.download_dir))
         hosts_yaml[h.name] = {"hostname": h.address, "port": port, "groups": [h.dc], "data": data}

@@ -32,6 +32,19 @@ class HostSpec:
     def comps(self) -> frozenset[str]:
         return expand(self.profiles, self.components)
 
+    def inventory_data(self) -> dict[str, Any]:
+        """The host's ``data`` in a Nornir SimpleInventory (paths aside)."""
+        data: dict[str, Any] = {"dc": self.dc, "machine": self.machine}
+        if self.profiles:
+            data["profiles"] = list(self.profiles)
+        if self.components:
+            data["components"] = list(self.components)
+        if self.postgres:
+            data["postgres"] = self.postgres
+        if self.observer:
+            data["zookeeper_observer"] = True
+        return data
+
 
 # name -> list of (profiles, postgres role, dc) per machine, in vendor order.
 _DOC: dict[str, list[tuple[list[str], str | None, str]]] = {
@@ -135,6 +148,26 @@ def build(topology: str, nodes: int | None = None, dcs: int | None = None,
     if topology not in _DOC:
         raise ValueError(f"unknown topology {topology!r}; known: {', '.join(TOPOLOGIES)}")
     return documented(topology)
+
+
+def write_inventory(folder: Path, specs: list[HostSpec]) -> Path:
+    """hosts/groups/defaults.yaml and a config.yaml for planning only: placeholder addresses,
+    no lab behind them. Returns the config path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    hosts = {}
+    for i, spec in enumerate(specs):
+        hosts[spec.name] = {"hostname": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
+                            "groups": [spec.dc], "data": spec.inventory_data()}
+    dcs = sorted({s.dc for s in specs})
+    (folder / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    (folder / "groups.yaml").write_text(yaml.safe_dump({dc: {"data": {"dc": dc}} for dc in dcs}))
+    (folder / "defaults.yaml").write_text(yaml.safe_dump({"username": "apigee", "platform": "linux"}))
+    config = folder / "config.yaml"
+    config.write_text(yaml.safe_dump({"inventory": {"plugin": "SimpleInventory", "options": {
+        "host_file": "hosts.yaml", "group_file": "groups.yaml", "defaults_file": "defaults.yaml"}},
+        "user_defined": {}}))
+    return config
 
 
 def describe() -> str:
