@@ -5,12 +5,12 @@ a Nornir SimpleInventory, a silent config per host, the Apigee directory tree.
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import random
 import secrets as pysecrets
 import shutil
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,10 @@ from typing import Any
 import asyncssh
 import yaml
 
+from lab.native import agent_command
 from lab.state import HostState, LabState, SOURCE
 from lab.topologies import HostSpec
 
-AGENT = Path(__file__).with_name("agent.py").resolve()
-PY = sys.executable
 AGENT_CMDS = ("qpid-stat", "iptables", "getenforce", "yum", "yum-config-manager", "crontab")
 APIGEE_CMDS = {"apigee-service/bin/apigee-service": "apigee-service",
                "apigee-service/bin/apigee-all": "apigee-all"}
@@ -44,8 +43,13 @@ exec "$@"
 """
 
 
+@functools.lru_cache(maxsize=None)
+def _agent() -> str:
+    return agent_command()
+
+
 def agent_line(sock: str, host: str, cmd: str) -> str:
-    return f'exec {PY} -S {AGENT} {sock} {host} {cmd} "$@"\n'
+    return f'exec {_agent()} {sock} {host} {cmd} "$@"\n'
 
 
 def write_exe(path: Path, text: str) -> None:

@@ -196,3 +196,29 @@ def test_validate_fails_while_a_component_is_down(lab5):
     m3.svc("edge-message-processor", "stop")
     rc, out = m1.run(f"{m1.root}/apigee-service/bin/apigee-service apigee-validate setup -f {m1.conf}")
     assert rc == 1 and "HTTP 503" in out and "m3:edge-message-processor" in out
+
+
+@pytest.mark.parametrize("kind", ["native", "python"])
+def test_both_agents_answer_prompts_stdin_and_status(make_lab, monkeypatch, kind):
+    """The C agent (built with cc) and agent.py (no compiler) speak the same protocol:
+    a hidden prompt over the PTY, all of stdin, exit statuses."""
+    import shutil as _shutil
+
+    from lab import layout
+
+    if kind == "native" and not (_shutil.which("cc") or _shutil.which("gcc")):
+        pytest.skip("no C compiler: the lab uses agent.py")
+    if kind == "python":
+        monkeypatch.setenv("LAB_PY_AGENT", "1")
+    layout._agent.cache_clear()
+    try:
+        lab = make_lab("5-node")
+    finally:
+        layout._agent.cache_clear()
+    stub = (lab.directory / "hosts" / "m1" / "bin" / "crontab").read_text()
+    assert ("agent.py" in stub) == (kind == "python")
+    test_bootstrap_password_prompt_over_pty(lab)
+    test_crontab_disable_and_restore(lab)
+    m4 = lab.node("m4")
+    rc, out = m4.run("apigee-service edge-router nosuchverb")
+    assert rc != 0
