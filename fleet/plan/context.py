@@ -102,6 +102,10 @@ class Context:
     def check(self, node: Node, action: str, command: str, expect: Iterable[str] = ()) -> Step:
         return self.step(node, action, command, kind=CHECK, expect=tuple(expect))
 
+    def selinux_check(self, node: Node) -> Step:
+        """Section 3: the update refuses to run with SELinux enforcing."""
+        return self.check(node, "check_selinux", "getenforce", [r"(?m)^(Disabled|Permissive)\s*$"])
+
     def versions_check(self, node: Node, components: Iterable[str], action: str) -> Step:
         """apigee-all version must show the target for each of these components."""
         expect = [rf"(?m)^{re.escape(SERVICES[c])}-{re.escape(self.target)}-"

@@ -90,12 +90,19 @@ def postgres(ctx: Context) -> Wave | None:
     return Wave("postgres", tuple(batches))
 
 
+def rollback_standby(ctx: Context) -> Node | None:
+    """The spare standby to install, when there is a master/standby pair to attach it to."""
+    master, standby, new = (ctx.role(r) for r in ("master", "standby", "rollback_standby"))
+    return new if master and standby and new else None
+
+
 def rollback_add(ctx: Context) -> Wave | None:
     """A spare standby that stays on the old version, for a rollback."""
     master, standby, new = (ctx.role(r) for r in ("master", "standby", "rollback_standby"))
     if not (master and standby and new):
         return None
-    install = [ctx.check(new, "check_selinux", "getenforce", [r"(?m)^(Disabled|Permissive)\s*$"])]
+    # checked in preflight too; again here for a run of this wave alone
+    install = [ctx.selinux_check(new)]
     install += ctx.bootstrap(new, "4.16.09")
     install += [
         ctx.service(new, "apigee-setup", "install", "setup_install"),

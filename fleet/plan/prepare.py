@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fleet.model import Batch, Step, Wave, batch_of
 from fleet.plan.context import Context, chunks
+from fleet.plan.postgres import rollback_standby
 
 CRON_MARK = "#fleet-disabled# "
 CRON_DISABLE = "sed -E '/nodetool.*repair/ s/^([^#])/" + CRON_MARK + "\\1/'"
@@ -16,7 +17,10 @@ EPEL = "https://dl.fedoraproject.org/pub/epel/epel-release-latest-{v}.noarch.rpm
 
 
 def preflight(ctx: Context) -> Wave:
-    """Read-only checks of section 2-3 on every node; a failure changes nothing."""
+    """Read-only checks of section 2-3 on every node; a failure changes nothing. The
+    rollback standby (no Apigee yet) gets its SELinux check here too, so that it fails the
+    run before the master's replication rules change, and its SSH session opens alongside
+    the others'."""
     chains = []
     for n in ctx.updatable():
         f = n.config_file
@@ -25,12 +29,15 @@ def preflight(ctx: Context) -> Wave:
             ctx.check(n, "check_config", f"test -r {f}"),
             ctx.check(n, "check_smtp",
                       f"! grep -qiE '^SKIP_SMTP=\"?n' {f} || grep -qE '^SMTPMAILFROM=.+' {f}"),
-            ctx.check(n, "check_selinux", "getenforce", [r"(?m)^(Disabled|Permissive)\s*$"]),
+            ctx.selinux_check(n),
         ]
         if ctx.settings["external_auth"]:
             chain.append(ctx.check(n, "check_external_auth",
                                    f"grep -qE '^IS_EXTERNAL_AUTH=\"?true' {f}"))
         chains.append(chain)
+    spare = rollback_standby(ctx)
+    if spare is not None:
+        chains.append([ctx.selinux_check(spare)])
     return Wave("preflight", (batch_of(chains, "checks"),))
 
 
