@@ -22,7 +22,10 @@ mode-600 YAML file outside the repository (--secrets or user_defined.secrets_fil
 other commands:
   python runner.py audit --help     versions and states of every host, as a report
   python runner.py region --help    Apigee X: add or remove a runtime region
-exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input."""
+Ctrl-C: no new step starts; steps already running are let finish, then the reports are
+written (Ctrl-C again to stop waiting). Resume with --resume RUN_ID.
+exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input,
+130 interrupted."""
 
 
 class Parser(argparse.ArgumentParser):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -38,6 +39,15 @@ class ChainContext:
     backoff: float
     host_vars: dict[str, dict[str, str]] = field(default_factory=dict)
     on_event: Callable[[str, dict[str, Any]], None] = lambda kind, info: None
+    stop: threading.Event = field(default_factory=threading.Event)   # Ctrl-C: no new step
+    running: int = 0                                 # chains inside run_chain, under `idle`
+    idle: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_idle(self, poll: float = 0.2) -> None:
+        """Until no chain is running a step (a second Ctrl-C interrupts the wait)."""
+        with self.idle:
+            while self.running:
+                self.idle.wait(poll)
 
 
 class StepFailed(Exception):
@@ -176,8 +186,22 @@ def _record(ctx: ChainContext, key: str, base: dict[str, Any], step: Step, start
 
 def run_chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_index: int,
               chain: list[tuple[int, Step]]) -> Result:
+    with ctx.idle:
+        ctx.running += 1
+    try:
+        return _chain(task, ctx, wave, wave_index, batch_index, chain)
+    finally:
+        with ctx.idle:
+            ctx.running -= 1
+            ctx.idle.notify_all()
+
+
+def _chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_index: int,
+           chain: list[tuple[int, Step]]) -> Result:
     base = {"wave": wave, "wave_index": wave_index, "batch": batch_index, "host": task.host.name}
     for index, step in chain:
+        if ctx.stop.is_set():                    # interrupted: the steps in flight finish, no more
+            return Result(host=task.host, failed=True, result=f"{step.action}: not started (interrupted)")
         key = step_key(wave_index, batch_index, task.host.name, index)
         start = time.time()
         started = dict(base, key=key, index=index, action=step.action, kind=step.kind,

@@ -1,14 +1,31 @@
 """`python -m fleet.reports RUN_FOLDER`: (re)write a run's reports from its journal.
 
-The runner calls this in a child process after a run, so that pandas and matplotlib never
-weigh on the runner itself (its peak memory stays that of the update)."""
+The runner starts this in a child process with ``--after-run`` when a run begins: the child
+imports pandas and matplotlib at low priority while the update runs (they never weigh on the
+runner's own memory), then waits for one line on standard input. ``write`` writes the
+reports; end of input without it (the runner was killed) writes nothing: the journal is
+complete on disk and this command rewrites the reports at any time."""
+import os
 import sys
 from pathlib import Path
 
-from fleet.reports import write_run_reports
+
+def main(argv: list[str]) -> int:
+    after_run = argv[:1] == ["--after-run"]
+    args = argv[1:] if after_run else argv
+    if len(args) != 1 or not (Path(args[0]) / "journal.jsonl").exists():
+        print("usage: python -m fleet.reports [--after-run] reports/RUN_ID", file=sys.stderr)
+        return 2
+    if after_run:
+        os.nice(10)                        # the update comes first
+    from fleet.reports import write_run_reports
+    if after_run:
+        import matplotlib.pyplot  # noqa: F401  (the slow import, done while the run goes on)
+        if sys.stdin.readline().strip() != "write":
+            return 0
+    write_run_reports(Path(args[0]))
+    return 0
+
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or not (Path(sys.argv[1]) / "journal.jsonl").exists():
-        print("usage: python -m fleet.reports reports/RUN_ID", file=sys.stderr)
-        sys.exit(2)
-    write_run_reports(Path(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -6,6 +6,7 @@ resumed run already did, and reports what ran, what failed and what never starte
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,8 +112,12 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                 names = set(chains)
                 sub = nr.filter(filter_func=lambda h: h.name in names)
                 sub = sub.with_runner(ThreadedRunner(num_workers=len(names)))
-                results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
-                                  chains=chains, on_failed=True)
+                try:
+                    results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
+                                      chains=chains, on_failed=True)
+                except KeyboardInterrupt:
+                    _finish_running_steps(ctx)
+                    raise
                 out.ran += sum(len(c) for c in chains.values())
                 failed = [h for h in names if results[h].failed]
                 if failed:
@@ -128,6 +133,20 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
         out.elapsed = time.monotonic() - t0
         nr.close_connections(on_good=True, on_failed=True)
     return out
+
+
+def _finish_running_steps(ctx: Any) -> None:
+    """Ctrl-C: no new step starts; a command already running on a node (an update.sh, a
+    db_upgrade) is let finish and journaled, since cutting it off mid-way is what harms a
+    node. A second Ctrl-C stops waiting (its SSH sessions are then closed under it)."""
+    ctx.stop.set()
+    if ctx.running:
+        print(f"\ninterrupted: letting {ctx.running} running step(s) finish, no new step starts "
+              "(Ctrl-C again to stop waiting)", file=sys.stderr, flush=True)
+    try:
+        ctx.wait_idle()
+    except KeyboardInterrupt:
+        print("stopped waiting: the steps still running are cut off", file=sys.stderr, flush=True)
 
 
 def _dispatch(task: Any, ctx: Any, wave: str, wi: int, bi: int,

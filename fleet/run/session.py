@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
     journal.event("run_start", run_id=journal.run_id, attempt=attempt, resumed=bool(args.resume),
                   plan_digest=plan.digest(), mode=plan.mode, selection=sel.to_json(),
                   argv=[secrets.mask(a) for a in sys.argv[1:]])
+    reports = ReportWriter(journal)
     progress = make_progress(plan)
     nr = open_nornir(settings, secrets)
     try:
@@ -89,24 +91,55 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
             out = execute_plan(plan, nr, settings, secrets, journal, done, progress.on_event)
     except KeyboardInterrupt:
         journal.event("run_end", status="interrupted")
-        _write_reports(journal)
+        reports.write()
         raise
     journal.event("run_end", status="ok" if out.ok else "failed", ran=out.ran,
                   skipped=out.skipped, failed=out.failed, not_run=out.not_run)
-    _write_reports(journal)
+    reports.write()
     print(_summary(out, journal))
     return 0 if out.ok else 1
 
 
-def _write_reports(journal: Journal) -> None:
-    """In a child process: pandas and matplotlib stay out of the runner's memory, and a
-    report problem cannot hide the run's own outcome."""
-    journal.close()
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
-    res = subprocess.run([sys.executable, "-m", "fleet.reports", str(journal.folder)],
-                         env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        tail = (res.stderr.strip().splitlines() or ["?"])[-1]
-        print(f"warning: reports not written: {tail}", file=sys.stderr)
+class ReportWriter:
+    """The reports, written by a child process (``python -m fleet.reports --after-run``):
+    pandas and matplotlib stay out of the runner's memory, a report problem cannot hide the
+    run's own outcome, and the child loads its libraries during the run, at low priority, so
+    the reports follow the last step by the time it takes to write them. It runs in its own
+    session: Ctrl-C stops the run, not the reports of what was done."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.errors = tempfile.TemporaryFile()
+        self.child = subprocess.Popen(self._argv("--after-run"), env=self._env(), stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=self.errors,
+                                      start_new_session=True)
+
+    def _argv(self, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "fleet.reports", *extra, str(self.journal.folder)]
+
+    @staticmethod
+    def _env() -> dict[str, str]:
+        root = str(Path(__file__).resolve().parents[2])
+        return dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
+
+    def write(self) -> None:
+        self.journal.close()
+        try:
+            assert self.child.stdin is not None
+            self.child.stdin.write(b"write\n")
+            self.child.stdin.close()
+            rc = self.child.wait()
+        except (BrokenPipeError, OSError):         # the child is gone: write them here and now
+            self.child.wait()
+            rc = -1
+        if rc != 0:
+            self.errors.seek(0)
+            self.errors.truncate()
+            rc = subprocess.run(self._argv(), env=self._env(), stdout=subprocess.DEVNULL,
+                                stderr=self.errors).returncode
+        if rc != 0:
+            self.errors.seek(0)
+            tail = (self.errors.read().decode(errors="replace").strip().splitlines() or ["?"])[-1]
+            print(f"warning: reports not written: {tail}", file=sys.stderr)
+        self.errors.close()

@@ -145,26 +145,50 @@ def test_failed_gate_names_the_hosts_and_changes_nothing(tmp_path):
         assert lab.verdict().ok
 
 
+def _runner_until_qpid(lab: Lab, reports: Path) -> tuple[subprocess.Popen, str | None]:
+    """A runner started in the background, once its qpid wave has begun."""
+    cmd = [sys.executable, str(ROOT / "runner.py"), "--config", str(lab.config_path),
+           "--reports", str(reports), "--all", "--yes"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"))
+    deadline = time.monotonic() + 120
+    run_id = None
+    while time.monotonic() < deadline:
+        ids = run_ids(reports)
+        if ids:
+            run_id = ids[0]
+            if any(e["event"] == "step_start" and e["wave"] == "qpid"
+                   for e in events(reports, run_id)):
+                break
+        time.sleep(0.05)
+    return proc, run_id
+
+
+def _report_children(folder: Path) -> list[str]:
+    out = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"fleet.reports" in argv and str(folder).encode() in argv:
+            out.append(cmdline.parent.name)
+    return out
+
+
 def test_resume_after_sigkill_finishes_without_repeating(tmp_path):
     reports = tmp_path / "reports"
     with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.05) as lab:
-        cmd = [sys.executable, str(ROOT / "runner.py"), "--config", str(lab.config_path),
-               "--reports", str(reports), "--all", "--yes"]
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"))
-        deadline = time.monotonic() + 120
-        run_id = None
-        while time.monotonic() < deadline:
-            ids = run_ids(reports)
-            if ids:
-                run_id = ids[0]
-                if any(e["event"] == "step_start" and e["wave"] == "qpid"
-                       for e in events(reports, run_id)):
-                    break
-            time.sleep(0.05)
+        proc, run_id = _runner_until_qpid(lab, reports)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert run_id, "the run never started"
+        # the report writer started with the run goes away with it, writing nothing
+        deadline = time.monotonic() + 20
+        while _report_children(reports / run_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _report_children(reports / run_id)
+        assert not (reports / run_id / "report.html").exists()
         before = events(reports, run_id)
         assert not any(e["event"] == "run_end" for e in before)
         res = runner(lab, "--resume", run_id, "--yes", reports=reports)
@@ -174,6 +198,28 @@ def test_resume_after_sigkill_finishes_without_repeating(tmp_path):
         again = {e["key"] for e in evts if e["event"] == "step_start" and e["attempt"] == 2}
         assert first_ok and not first_ok & again
         assert lab.verdict(final=True).ok, lab.verdict(final=True).violations
+
+
+def test_ctrl_c_stops_the_run_and_still_writes_its_reports(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.05) as lab:
+        proc, run_id = _runner_until_qpid(lab, reports)
+        assert run_id, "the run never started"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "resume with --resume" in err and "reports not written" not in err
+        evts = events(reports, run_id)
+        # the steps in flight were let finish and journaled; none started after the interrupt
+        assert evts[-1]["event"] == "run_end" and evts[-1]["status"] == "interrupted"
+        started = {e["key"] for e in evts if e["event"] == "step_start"}
+        assert started == {e["key"] for e in evts if e["event"] == "step_end"}
+        assert not any(e["event"] == "wave_start" and e["wave"] == "ldap" for e in evts)
+        folder = reports / run_id
+        assert "interrupted" in (folder / "report.html").read_text()
+        assert (folder / "steps.csv").exists() and (folder / "timeline.png").stat().st_size > 0
+        assert not _report_children(folder)
+        assert lab.verdict().ok
 
 
 def test_resume_refuses_a_changed_plan(tmp_path):
@@ -186,3 +232,20 @@ def test_resume_refuses_a_changed_plan(tmp_path):
         cfg = tuned(lab, tmp_path, firewall_interface="eth1")
         res = runner(lab, "--resume", run_id, "--yes", "--config", str(cfg), reports=reports)
         assert res.returncode == 2 and "plan changed" in res.stderr
+
+
+def test_selinux_enforcing_on_the_rollback_standby_stops_the_run_before_any_change(tmp_path):
+    reports = tmp_path / "reports"
+    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        root = Path(lab.host_data("m4")["apigee_root"])
+        hba = root / "apigee-postgresql" / "conf" / "pg_hba.conf"
+        hba_before = hba.read_text()
+        lab.set_state("pgr", selinux="Enforcing")
+        res = runner(lab, "--all", "--yes", reports=reports)
+        assert res.returncode == 1, explain(res, lab)
+        assert "failed: preflight batch 1 on pgr: check_selinux" in res.stdout
+        (run_id,) = run_ids(reports)
+        evts = events(reports, run_id)
+        assert {e["wave"] for e in evts if e["event"] == "step_start"} == {"preflight"}
+        assert hba.read_text() == hba_before             # the master's replication rules untouched
+        assert lab.verdict().ok
