@@ -56,10 +56,26 @@ class StepFailed(Exception):
         self.rc, self.output = rc, output
 
 
+HOST_KEY_REFUSED = ("not found in known_hosts", "does not match")
+
+
+def _reason(exc: BaseException) -> str:
+    """The line of a connection error that says what happened (netmiko wraps paramiko's
+    message in a paragraph that starts with a blank line)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].startswith("A paramiko SSHException"):
+        return lines[1]
+    return lines[0] if lines else ""
+
+
 def _transient(exc: BaseException) -> bool:
+    """Worth another try: timeouts and dropped connections, never a refused password or a
+    host key that is unknown or does not match."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
     if isinstance(exc, NetmikoAuthenticationException):
+        return False
+    if any(s in str(exc) for s in HOST_KEY_REFUSED):
         return False
     return isinstance(exc, (NetmikoTimeoutException, ConnectionError, EOFError, socket.timeout))
 
@@ -86,7 +102,7 @@ def _connection(task: Task, ctx: ChainContext) -> Any:
         return connect()
     except Exception as exc:   # every connection error ends the step with its reason
         raise StepFailed(f"cannot connect to {host.hostname}:{host.port}: "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+                         f"{type(exc).__name__}: {_reason(exc)}")
 
 
 def _drop(task: Task) -> None:

@@ -35,6 +35,9 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     from nornir import InitNornir
     from nornir.core.inventory import ConnectionOptions
 
+    from tasks.hostkeys import install
+    install()                                   # known_hosts parsed once, not per connection
+
     files = settings.inventory_files
     options = {"host_file": str(files["hosts"])}
     if files["groups"].exists():
