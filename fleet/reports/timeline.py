@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from fleet.reports.frames import FAILED, INTERRUPTED  # noqa: E402
@@ -59,18 +60,26 @@ def render_png(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]], title: str
     bars = ran.assign(x=epoch + ran["start"].astype(float) / day,
                       w=(ran["end"].astype(float) - ran["start"].astype(float))
                       .clip(lower=min_width) / day)
-    # One artist per host, wave and look (not per step): 200 hosts draw in a second.
-    for (host, wave, status), group in bars.groupby(["host", "wave", "status"], sort=False):
+    # One collection per wave and look, holding every host's bars (not an artist per step or
+    # per host): 3,000 steps on 200 hosts draw in well under a second.
+    bars = bars.assign(y=bars["host"].map(row))
+    for (wave, status), group in bars.groupby(["wave", "status"], sort=False):
         failed, interrupted = status == FAILED, status == INTERRUPTED
-        y = row[host]
-        ax.broken_barh(list(zip(group["x"], group["w"])), (y - 0.35, 0.7),
-                       facecolors=colour[wave],
-                       edgecolors="#b00020" if failed or interrupted else "none",
-                       linewidth=1.5 if failed else 0.8, hatch="//" if interrupted else None)
+        x, w, y = group["x"].to_numpy(), group["w"].to_numpy(), group["y"].to_numpy()
+        verts = [[(a, b - 0.35), (a, b + 0.35), (a + c, b + 0.35), (a + c, b - 0.35)]
+                 for a, c, b in zip(x, w, y)]
+        ax.add_collection(PolyCollection(
+            verts, facecolors=colour[wave],
+            edgecolors="#b00020" if failed or interrupted else "none",
+            linewidths=1.5 if failed else 0.8, hatch="//" if interrupted else None),
+            autolim=False)
         if failed:
-            ax.plot(list(group["x"] + group["w"] / 2), [y] * len(group), linestyle="none",
-                    marker="X", color="#b00020", markersize=11, markeredgecolor="white",
-                    zorder=5)
+            ax.plot(list(x + w / 2), list(y), linestyle="none", marker="X", color="#b00020",
+                    markersize=11, markeredgecolor="white", zorder=5)
+    span = float(bars["x"].min()), float((bars["x"] + bars["w"]).max())
+    pad = (span[1] - span[0]) * 0.01
+    ax.set_xlim(span[0] - pad, span[1] + pad)
+    ax.set_ylim(-0.7, len(order) - 0.3)
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels([_label(h, hosts) for h in order])
     ax.invert_yaxis()
