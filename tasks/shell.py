@@ -51,7 +51,7 @@ def no_delay(conn: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _read(conn: Any, pattern: str, timeout: float) -> str:
+def read_until(conn: Any, pattern: str, timeout: float) -> str:
     """Read until ``pattern``; unlike netmiko's own loop, sleep in select() until the host
     sends something (no busy polling with hundreds of hosts) and notice a closed channel at
     once instead of waiting out the timeout. What follows the match stays buffered."""
@@ -80,7 +80,7 @@ def _read(conn: Any, pattern: str, timeout: float) -> str:
                 time.sleep(0.01)
 
 
-def _write(conn: Any, text: str) -> None:
+def type_text(conn: Any, text: str) -> None:
     try:
         conn.write_channel(text)
     except (OSError, EOFError) as exc:
@@ -104,12 +104,12 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         # Echo off before anything secret is typed, so neither the terminal nor the
         # journal ever sees it; READY proves stty ran before we type.
         reads = "".join(f"; IFS= read -r {var}" for var, _ in step.inputs)
-        _write(conn, f"stty -echo; printf '__%s__\\n' READY{reads}\n")
-        _read(conn, READY, 30)
+        type_text(conn, f"stty -echo; printf '__%s__\\n' READY{reads}\n")
+        read_until(conn, READY, 30)
         for _, name in step.inputs:
-            _write(conn, secrets[name] + "\n")
-        _read(conn, prompt, 30)
-    _write(conn, f"{command}; echo \"__RC=$?__\"\n")
+            type_text(conn, secrets[name] + "\n")
+        read_until(conn, prompt, 30)
+    type_text(conn, f"{command}; echo \"__RC=$?__\"\n")
     answers = [(re.compile(p.pattern, re.M), p.secret) for p in step.prompts]
     pattern = RC_PATTERN
     if answers:
@@ -120,22 +120,22 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         left = deadline - time.monotonic()
         if left <= 0:
             raise StepTimeout(f"no exit status within {step.timeout:g}s")
-        chunk = _read(conn, pattern, left)
+        chunk = read_until(conn, pattern, left)
         output += chunk
         if RC_VALUE.search(chunk):
             break
         for i, (rx, name) in enumerate(answers):
             if rx.search(chunk) and i not in answered:
-                _write(conn, secrets[name] + "\n")
+                type_text(conn, secrets[name] + "\n")
                 answered.add(i)
                 break
         else:
             raise StepTimeout("the command asked for input the plan has no answer for")
-    _read(conn, prompt, 30)
+    read_until(conn, prompt, 30)
     if quiet:
         names = " ".join(v for v, _ in step.inputs)
-        _write(conn, f"stty echo{'; unset ' + names if names else ''}\n")
-        _read(conn, prompt, 30)
+        type_text(conn, f"stty echo{'; unset ' + names if names else ''}\n")
+        read_until(conn, prompt, 30)
     rc = RC_VALUE.search(output)
     assert rc is not None
     body = output[: rc.start()]

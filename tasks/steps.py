@@ -6,22 +6,20 @@ step's own clean-up (``on_failure``), and marks the host failed so the batch is 
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from nornir.core.task import Result, Task
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Step
 from fleet.plan.checks import PREDICATES, readable
 from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
-from tasks.shell import (ConnectionLost, ShellResult, StepTimeout, channel_closed, no_delay,
-                         run_shell)
+from tasks.connect import ConnectFailed, connect, drop
+from tasks.shell import ConnectionLost, ShellResult, StepTimeout, run_shell
 
 VAR = re.compile(r"\$\{(\w+)\}")
 OUTPUT_TAIL = 20
@@ -56,65 +54,11 @@ class StepFailed(Exception):
         self.rc, self.output = rc, output
 
 
-HOST_KEY_REFUSED = ("not found in known_hosts", "does not match")
-
-
-def _reason(exc: BaseException) -> str:
-    """The line of a connection error that says what happened (netmiko wraps paramiko's
-    message in a paragraph that starts with a blank line)."""
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    if len(lines) > 1 and lines[0].startswith("A paramiko SSHException"):
-        return lines[1]
-    return lines[0] if lines else ""
-
-
-def _transient(exc: BaseException) -> bool:
-    """Worth another try: timeouts and dropped connections, never a refused password or a
-    host key that is unknown or does not match."""
-    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
-
-    if isinstance(exc, NetmikoAuthenticationException):
-        return False
-    if any(s in str(exc) for s in HOST_KEY_REFUSED):
-        return False
-    return isinstance(exc, (NetmikoTimeoutException, ConnectionError, EOFError, socket.timeout))
-
-
 def _connection(task: Task, ctx: ChainContext) -> Any:
-    host = task.host
-
-    @retry(stop=stop_after_attempt(max(1, ctx.connect_attempts)),
-           wait=wait_exponential(multiplier=ctx.backoff, max=30),
-           retry=retry_if_exception(_transient), reraise=True)
-    def connect() -> Any:
-        if "netmiko" in host.connections:
-            conn = host.connections["netmiko"].connection
-            # Not netmiko's is_alive(): it types a NUL byte, and the command written right
-            # after it then waits on Nagle and a delayed ACK (~40 ms a step).
-            if conn is not None and not channel_closed(conn):
-                return conn
-            _drop(task)
-        conn = host.get_connection("netmiko", ctx.config)
-        no_delay(conn)
-        return conn
-
     try:
-        return connect()
-    except Exception as exc:   # every connection error ends the step with its reason
-        raise StepFailed(f"cannot connect to {host.hostname}:{host.port}: "
-                         f"{type(exc).__name__}: {_reason(exc)}")
-
-
-def _drop(task: Task) -> None:
-    """Close the SSH transport without netmiko's polite `exit`, which would wait for the
-    prompt behind a hung command; the remote shell gets a hang-up and ends its job."""
-    conn = task.host.connections.pop("netmiko", None)
-    if conn is None or conn.connection is None:
-        return
-    try:
-        conn.connection.paramiko_cleanup()
-    except Exception:          # the transport is already gone: nothing left to close
-        pass
+        return connect(task, ctx.connect_attempts, ctx.backoff)
+    except ConnectFailed as exc:       # every connection error ends the step with its reason
+        raise StepFailed(str(exc)) from None
 
 
 def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResult:
@@ -122,10 +66,10 @@ def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResu
     try:
         return run_shell(conn, step, command, ctx.secrets.values)
     except StepTimeout as exc:
-        _drop(task)            # the channel still runs the command: start afresh next time
+        drop(task)            # the channel still runs the command: start afresh next time
         raise StepFailed(f"timeout: {exc}") from None
     except ConnectionLost as exc:
-        _drop(task)
+        drop(task)
         raise StepFailed(f"connection lost: {exc}") from None
 
 

@@ -6,8 +6,6 @@ audit is most needed exactly when something is wrong, so it must never stop half
 """
 from __future__ import annotations
 
-import socket
-import time
 from typing import Any
 
 from fleet.audit.analyse import Reading
@@ -25,34 +23,16 @@ def commands(node: Node, settings: Settings) -> dict[str, str]:
     return {"version": f"{base} version", "status": f"{base} status"}
 
 
-def _transient(exc: BaseException) -> bool:
-    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
-
-    if isinstance(exc, NetmikoAuthenticationException):
-        return False
-    return isinstance(exc, (NetmikoTimeoutException, ConnectionError, EOFError, socket.timeout))
-
-
-def _connect(task: Any, attempts: int, backoff: float) -> Any:
-    for i in range(max(1, attempts)):
-        try:
-            return task.host.get_connection("netmiko", task.nornir.config)
-        except Exception as exc:
-            if i + 1 >= attempts or not _transient(exc):
-                raise
-            time.sleep(min(30.0, backoff * 2 ** i))
-    raise AssertionError("unreachable")
-
-
 def _read_host(task: Any, nodes: dict[str, Node], settings: Settings,
                secrets: Secrets) -> Reading:
+    from tasks.connect import connect
     from tasks.shell import run_shell
 
     node = nodes[task.host.name]
     reading = Reading(node.name)
     try:
-        conn = _connect(task, int(settings["retries.connect_attempts"]),
-                        float(settings["retries.backoff"]))
+        conn = connect(task, int(settings["retries.connect_attempts"]),
+                       float(settings["retries.backoff"]))
         for verb, cmd in commands(node, settings).items():
             res = run_shell(conn, Step(node.name, f"audit_{verb}", cmd, CHECK,
                                        timeout=READ_TIMEOUT), cmd, secrets.values)

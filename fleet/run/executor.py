@@ -6,6 +6,7 @@ resumed run already did, and reports what ran, what failed and what never starte
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,10 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
 
     from tasks.hostkeys import install
     install()                                   # known_hosts parsed once, not per connection
+    # paramiko logs a closing transport's socket errors ("Socket exception: Broken pipe")
+    # through logging's last-resort handler, onto the operator's terminal: the journal
+    # records every step, so these stay out of the way.
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
     files = settings.inventory_files
     options = {"host_file": str(files["hosts"])}
@@ -58,6 +63,7 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     extras.setdefault("auth_timeout", float(settings["timeouts.connect"]))
     extras.setdefault("use_keys", False)
     extras.setdefault("allow_agent", False)
+    extras["auto_connect"] = False                     # opened by tasks.connect, without naps
     defaults.connection_options["netmiko"] = ConnectionOptions(
         hostname=current.hostname if current else None, port=current.port if current else None,
         username=current.username if current else None,
