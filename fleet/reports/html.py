@@ -7,6 +7,7 @@ autoescape, pandas ``to_html`` escape), because outputs and errors come from the
 from __future__ import annotations
 
 import base64
+import html
 from typing import Any, Iterable
 
 import pandas as pd
@@ -55,23 +56,31 @@ def fragment(template: str, **values: Any) -> str:
     return _FRAG.from_string(template).render(**values)
 
 
+def _cell(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""                                          # no <NA> / nan cells
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) < 1e15 else f"{value:.0f}"
+    return html.escape(str(value))
+
+
 def table(df: pd.DataFrame, columns: list[str] | None = None, empty: str = "none") -> str:
+    """An escaped HTML table, written directly: pandas' to_html costs ~5 ms a table, and a
+    200-host report has one per host."""
     if df is None or df.empty:
         return fragment("<p class='meta'>{{ e }}</p>", e=empty)
     view = df[columns] if columns else df
-    view = view.astype(object).where(view.notna(), "")     # no <NA> / nan cells
-    return view.to_html(index=False, escape=True, na_rep="", border=0)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in view.columns)
+    body = "\n".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
+                     for row in view.itertuples(index=False, name=None))
+    return (f'<table class="dataframe">\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{body}\n</tbody>\n</table>")
 
 
 def png_img(png: bytes, alt: str, css_class: str = "timeline") -> str:
     data = base64.b64encode(png).decode("ascii")
-    return (f'<img class="{css_class}" id="{css_class}" alt="{_attr(alt)}" '
+    return (f'<img class="{css_class}" id="{css_class}" alt="{html.escape(alt)}" '
             f'src="data:image/png;base64,{data}">')
-
-
-def _attr(text: str) -> str:
-    return (text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-            .replace(">", "&gt;"))
 
 
 def banner(kind: str, text: str) -> str:
