@@ -42,10 +42,15 @@ SERIES = [26, 52, 104, 200]
 
 
 def connect_times(lab, hosts: int) -> tuple[float, float, float]:
-    """(one connect, wall for `hosts` connects at once, mean per host at once) with the runner's
-    netmiko options (password, strict host keys against the lab's known_hosts)."""
+    """(one connect, wall for `hosts` connects at once, mean per host at once) the way the
+    runner connects (tasks/connect.py, tasks/hostkeys.py): password, strict host keys
+    against the lab's known_hosts, session opened up to the shell prompt."""
     import yaml
     from netmiko import ConnectHandler
+
+    from tasks.connect import open_session
+    from tasks.hostkeys import install
+    install()
 
     inv = yaml.safe_load((lab.inventory_dir / "hosts.yaml").read_text())
     names = [n for n in inv if n != "pgr"][:hosts]
@@ -56,7 +61,9 @@ def connect_times(lab, hosts: int) -> tuple[float, float, float]:
         c = ConnectHandler(device_type="linux", host=h["hostname"], port=h["port"], username="apigee",
                            password=lab.ssh_password, ssh_strict=True, system_host_keys=False,
                            alt_host_keys=True, alt_key_file=str(lab.known_hosts), use_keys=False,
-                           allow_agent=False, conn_timeout=60, auth_timeout=60, banner_timeout=60)
+                           allow_agent=False, conn_timeout=60, auth_timeout=60, banner_timeout=60,
+                           auto_connect=False)
+        open_session(c)
         dt = time.perf_counter() - t
         c.disconnect()
         return dt
