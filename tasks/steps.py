@@ -32,7 +32,6 @@ class ChainContext:
 
     journal: Journal
     secrets: Secrets
-    config: Any                              # nornir.core.configuration.Config
     connect_attempts: int
     backoff: float
     host_vars: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -92,7 +92,7 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
     host_vars: dict[str, dict[str, str]] = {}
     for event in done.values():
         host_vars.setdefault(event["host"], {}).update(event.get("vars") or {})
-    ctx = ChainContext(journal=journal, secrets=secrets, config=nr.config,
+    ctx = ChainContext(journal=journal, secrets=secrets,
                        connect_attempts=int(settings["retries.connect_attempts"]),
                        backoff=float(settings["retries.backoff"]),
                        host_vars=host_vars, on_event=on_event)
