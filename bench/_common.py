@@ -1,5 +1,5 @@
-"""Shared by the bench scripts: machine facts, RESULTS.md, labs, runner runs, journals and
-the lower bound of a run's wall time computed from the plan and the lab's duration table.
+"""Shared by the bench scripts: machine facts, RESULTS.md, runner runs, journals, other
+load on the machine. Labs are in _lab.py, the lower bound of a run's wall time in _ideal.py.
 
 Every script is run as ``python bench/NAME.py`` from the repository root (or anywhere: the
 root is put on ``sys.path`` here).
@@ -10,13 +10,12 @@ import datetime as _dt
 import json
 import os
 import platform
-import re
 import shlex
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -97,111 +96,7 @@ def command_line() -> str:
     return "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
 
 
-# --- labs and runs -----------------------------------------------------------------------
-@dataclass
-class Install:
-    """One lab installation to measure: a documented topology or a generated one."""
-
-    name: str
-    topology: str
-    nodes: int | None = None
-    dcs: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> "Install":
-        """``13-node``, ``12-node-2dc``, ``gen52``, ``gen200`` or ``gen200x2`` (2 DCs)."""
-        m = re.fullmatch(r"gen(\d+)(?:x(\d+))?", text)
-        if m:
-            return cls(text, "generated", int(m.group(1)), int(m.group(2)) if m.group(2) else None)
-        return cls(text, text)
-
-
-class LabRun:
-    """A lab started and driven through its command line (``python -m lab ...``): the
-    benchmarks reach the lab exactly as an operator would, never by importing it."""
-
-    def __init__(self, directory: Path, info: dict[str, Any]) -> None:
-        self.directory, self.info = directory, info
-
-    @classmethod
-    def start(cls, inst: Install, directory: Path, speed: float, traffic: bool = False) -> "LabRun":
-        """Analytics production is switched off unless ``traffic``: the lab has no fixed drain
-        time, a drain lasts as long as the backlog its MPs produced (see RESULTS.md)."""
-        args = ["start", "--topology", inst.topology, "--dir", str(directory), "--speed", repr(speed),
-                "--json"] + (["--nodes", str(inst.nodes)] if inst.nodes else []) \
-            + (["--dcs", str(inst.dcs)] if inst.dcs else []) + ([] if traffic else ["--no-analytics"])
-        return cls(directory, json.loads(lab_cli(*args, timeout=600)))
-
-    @property
-    def config_path(self) -> Path:
-        return Path(self.info["config"])
-
-    @property
-    def inventory_dir(self) -> Path:
-        return Path(self.info["inventory"])
-
-    @property
-    def known_hosts(self) -> Path:
-        return Path(self.info["known_hosts"])
-
-    @property
-    def ssh_password(self) -> str:
-        import yaml
-        return yaml.safe_load((self.inventory_dir / "defaults.yaml").read_text())["password"]
-
-    @property
-    def secrets(self) -> dict[str, str]:
-        import yaml
-        return yaml.safe_load(Path(self.info["secrets"]).read_text())
-
-    def verdict(self, final: bool = True) -> dict[str, Any]:
-        """``{"ok": bool, "violations": [{"rule", "host", "message"}], ...}``"""
-        return json.loads(lab_cli("verdict", "--dir", str(self.directory), "--json",
-                                  *(["--final"] if final else []), ok=(0, 1)))
-
-    def stop(self) -> None:
-        lab_cli("stop", "--dir", str(self.directory))
-
-
-def lab_cli(*args: str, timeout: float = 120, ok: tuple[int, ...] = (0,)) -> str:
-    """Run ``python -m lab ARGS``; its standard output."""
-    p = subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, capture_output=True,
-                       text=True, timeout=timeout)
-    if p.returncode not in ok:
-        raise RuntimeError(f"python -m lab {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
-    return p.stdout
-
-
-def start_lab(inst: Install, directory: Path, speed: float, traffic: bool = False) -> LabRun:
-    return LabRun.start(inst, directory, speed, traffic)
-
-
-def lab_durations() -> tuple[dict[str, float], float]:
-    """The lab's emulated durations at speed 1 and its floor per sleep."""
-    d = json.loads(lab_cli("durations"))
-    return d["durations"], float(d["min_duration"])
-
-
-def verdict_text(v: dict[str, Any], ignore: frozenset[int] = frozenset()) -> str:
-    rules = sorted({int(x["rule"]) for x in v["violations"]} - ignore)
-    return "clean" if not rules else "VIOLATIONS rules " + ",".join(map(str, rules))
-
-
-def bench_config(lab: LabRun, directory: Path, **user: Any) -> Path:
-    """The lab's config.yaml with extra ``user_defined`` values (e.g. concurrency)."""
-    import yaml
-
-    cfg = yaml.safe_load(Path(lab.config_path).read_text())
-    for k, v in user.items():
-        if isinstance(v, dict):
-            cfg["user_defined"].setdefault(k, {}).update(v)
-        else:
-            cfg["user_defined"][k] = v
-    path = directory / "config-bench.yaml"
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return path
-
-
+# --- runs ------------------------------------------------------------------------------
 @dataclass
 class RunResult:
     rc: int
@@ -299,152 +194,6 @@ def journal_events(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in (folder / "journal.jsonl").read_text().splitlines()]
 
 
-# --- the lower bound -------------------------------------------------------------------
-def _tables() -> tuple[dict[str, float], float, dict[str, str], frozenset[str]]:
-    from fleet.components import EDGE_JAVA, SERVICES
-    durations, floor = lab_durations()
-    return durations, floor, {v: k for k, v in SERVICES.items()}, EDGE_JAVA
-
-
-@dataclass
-class Estimator:
-    """Emulated duration of every plan step in the lab, from the lab's duration table
-    (``python -m lab durations`` × speed, at least its floor per sleep), replaying
-    the component states a run goes through (a stop of a stopped service costs nothing).
-
-    Commands that the lab answers without sleeping (checks, iptables, crontab, curl, sed,
-    find, version/status reads, management-API calls) count 0; a Qpid drain counts 0 (with
-    analytics production off the queue is already empty at the first poll); a pause counts
-    its timeout."""
-
-    components: dict[str, frozenset[str]]          # host -> installed components (inventory)
-    installed: dict[str, bool]                     # host -> has Apigee installed at start
-    speed: float
-    running: dict[str, set[str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.d, self.floor, self.service_code, self.edge = _tables()
-        for h, comps in self.components.items():
-            self.running[h] = set(comps) if self.installed.get(h, True) else set()
-
-    def sleep(self, what: str, factor: float = 1.0) -> float:
-        return max(self.d[what] * factor * self.speed, self.floor)
-
-    def _start(self, host: str, codes: Iterable[str]) -> float:
-        t = 0.0
-        for c in codes:
-            if c not in self.running[host]:
-                t += self.sleep("start")
-                self.running[host].add(c)
-        return t
-
-    def _stop(self, host: str, codes: Iterable[str]) -> float:
-        t = 0.0
-        for c in codes:
-            if c in self.running[host]:
-                t += self.sleep("stop")
-                self.running[host].discard(c)
-        return t
-
-    def one(self, host: str, cmd: str) -> float:
-        """Seconds of emulated work of one shell command line (sequences with && ; ||)."""
-        total = 0.0
-        for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", cmd):
-            total += self._simple(host, part.strip())
-            if "||" in cmd and "apigee-all status" in part and self._all_up(host):
-                break                                  # `status || start`: start not run
-        return total
-
-    def _all_up(self, host: str) -> bool:
-        return self.running[host] >= set(self.components[host])
-
-    def _simple(self, host: str, part: str) -> float:
-        words = part.split()
-        if not words:
-            return 0.0
-        prog = words[0].rsplit("/", 1)[-1]
-        args = words[1:]
-        comps = self.components[host]
-        if prog == "update.sh":
-            codes = args[args.index("-c") + 1].split(",")
-            targets = set()
-            for code in codes:
-                targets |= (self.edge & comps) if code == "edge" else ({code} & comps)
-            self.running[host] |= targets
-            return self.sleep("update", 1 + (len(targets) - 1) * 0.15)
-        if prog == "bash" and args and "bootstrap_" in args[0]:
-            return self.sleep("bootstrap")
-        if prog == "yum":
-            return self.sleep("yum")
-        if prog == "setup.sh":
-            self.running[host] |= set(comps)
-            return self.sleep("setup")
-        if prog == "apigee-all" and args:
-            if args[0] == "start":
-                return self._start(host, comps)
-            if args[0] == "stop":
-                return self._stop(host, comps)
-            return 0.0
-        if prog == "apigee-service" and len(args) >= 2:
-            svc, verb = args[0], args[1]
-            if svc in ("apigee-setup", "apigee-validate", "apigee-provision"):
-                if verb in ("update", "install"):
-                    return self.sleep("setup_update")
-                if verb in ("setup", "clean"):
-                    return self.sleep("validate")
-                return 0.0
-            code = self.service_code.get(svc)
-            if code is None:
-                return 0.0
-            if verb == "start":
-                return self._start(host, [code])
-            if verb == "stop":
-                return self._stop(host, [code])
-            if verb == "restart":
-                return self._stop(host, [code]) + self._start(host, [code])
-            if verb == "db_upgrade":
-                return self.sleep("db_upgrade")
-            if verb == "setup-replication-on-standby":
-                self.running[host].add(code)
-                return self.sleep("replication")
-            if verb == "update":
-                return self.sleep("update")
-        return 0.0
-
-    def step(self, s: dict[str, Any]) -> float:
-        if s["kind"] == "pause":
-            return float(s["timeout"])
-        if s["kind"] in ("http", "poll"):
-            return 0.0
-        return self.one(s["host"], s["command"])
-
-
-def estimate(plan: dict[str, Any], nodes: list[Any], speed: float) -> dict[str, Any]:
-    """Shortest possible wall time: sum over batches of the longest host chain.
-
-    Returns {"ideal": seconds, "batches": n, "steps": n, "per_step": {key: seconds}} with
-    keys as in the journal (``wave_index/batch/host/index``)."""
-    comps = {n.name: n.components for n in nodes}
-    installed = {n.name: n.postgres != "rollback_standby" for n in nodes}
-    est = Estimator(comps, installed, speed)
-    ideal, batches, steps = 0.0, 0, 0
-    per_step: dict[str, float] = {}
-    for wi, w in enumerate(plan["waves"]):
-        for bi, b in enumerate(w["batches"]):
-            chains: dict[str, float] = {}
-            index: dict[str, int] = {}
-            for s in b["steps"]:
-                i = index.get(s["host"], 0)
-                index[s["host"]] = i + 1
-                t = est.step(s)
-                per_step[f"{wi}/{bi}/{s['host']}/{i}"] = t
-                chains[s["host"]] = chains.get(s["host"], 0.0) + t
-                steps += 1
-            ideal += max(chains.values(), default=0.0)
-            batches += 1
-    return {"ideal": ideal, "batches": batches, "steps": steps, "per_step": per_step}
-
-
 def median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
@@ -465,16 +214,30 @@ def _busy_seconds() -> float:
     return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+# CPU of our processes that we do not reap ourselves: a lab daemon started by `python -m lab
+# start` is not our child (LabRun.stop adds its CPU here before stopping it).
+DETACHED_CPU = [0.0]
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a live process and of the children it has reaped, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _our_seconds() -> float:
     import resource
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime + DETACHED_CPU[0]
 
 
 class Foreign:
-    """CPU used by processes that are not ours (nor our reaped children: runner, lab, their
-    shells) while a measurement runs, in cores: other sessions' work skews every figure.
-    Use around lab start .. lab stop (the lab's children are counted once it is reaped)."""
+    """CPU used by processes that are not ours (nor our reaped children: runner, report
+    writer; nor the lab daemon and its shells, see DETACHED_CPU) while a measurement runs, in
+    cores: other sessions' work skews every figure. Use around lab start .. lab stop."""
 
     def __enter__(self) -> "Foreign":
         self.t, self.busy, self.ours = time.monotonic(), _busy_seconds(), _our_seconds()

@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (ROOT, Foreign, Install, add_run_args, append_results, command_line,  # noqa: E402
-                     lab_durations, plan_of, run_runner, start_lab, table, use_run_args,
-                     verdict_text, wait_for_quiet)
+from _common import (add_run_args, append_results, command_line, Foreign, plan_of, ROOT,
+                     run_runner, table, use_run_args, wait_for_quiet)  # noqa: E402
+from _lab import (Install, lab_durations, start_lab, verdict_text)  # noqa: E402
 
 import yaml  # noqa: E402
 

@@ -19,10 +19,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (UPDATE_SECONDS, Foreign, Install, add_run_args, append_results,  # noqa: E402
-                     command_line, estimate, journal_events, journal_span, journal_steps,
-                     lab_durations, median, pct, plan_of, run_runner, start_lab, table,
-                     use_run_args, verdict_text, wait_for_quiet)
+from _common import (add_run_args, append_results, command_line, Foreign, journal_events,
+                     journal_span, journal_steps, median, pct, plan_of, run_runner, table,
+                     UPDATE_SECONDS, use_run_args, wait_for_quiet)  # noqa: E402
+from _ideal import estimate  # noqa: E402
+from _lab import (Install, lab_durations, start_lab, verdict_text)  # noqa: E402
 
 
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]

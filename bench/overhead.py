@@ -33,9 +33,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_run_args, use_run_args, Foreign, Install, wait_for_quiet, append_results, bench_config, command_line, estimate,  # noqa: E402
-                     journal_span, journal_steps, median, pct, plan_of, run_runner, start_lab,
-                     table)
+from _common import (add_run_args, append_results, command_line, Foreign, journal_span,
+                     journal_steps, median, pct, plan_of, run_runner, table, use_run_args,
+                     wait_for_quiet)  # noqa: E402
+from _ideal import estimate  # noqa: E402
+from _lab import (bench_config, Install, start_lab)  # noqa: E402
 
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
 SERIES = [26, 52, 104, 200]

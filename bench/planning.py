@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (ROOT, Foreign, append_results, command_line, lab_cli, table,  # noqa: E402
+from _common import (append_results, command_line, Foreign, ROOT, table,  # noqa: E402
                      wait_for_quiet)
+from _lab import lab_cli  # noqa: E402
 
 
 def write_inventory(folder: Path, nodes: int, dcs: int) -> Path:

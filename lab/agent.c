@@ -7,6 +7,7 @@
  * Usage: agent SOCKET HOST COMMAND [ARGS...]   (SOCKET "@name": abstract namespace)
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,19 +72,35 @@ static long read_line(char **buf, size_t *cap) {
     }
 }
 
+static struct termios saved;
+static volatile sig_atomic_t echo_off;
+
+/* Killed during a hidden read: give the terminal its echo back first (as agent.py's
+ * finally does), then die of the same signal. */
+static void restore_and_die(int sig) {
+    if (echo_off) tcsetattr(0, TCSANOW, &saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static void answer_line(int s, int echo) {
     static char *buf;
     static size_t cap;
-    struct termios old, quiet;
-    int silent = !echo && isatty(0) && tcgetattr(0, &old) == 0;
+    struct termios quiet;
+    int silent = !echo && isatty(0) && tcgetattr(0, &saved) == 0;
     if (silent) {
-        quiet = old;
+        quiet = saved;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
+        signal(SIGINT, restore_and_die);
+        signal(SIGTERM, restore_and_die);
+        signal(SIGHUP, restore_and_die);
+        echo_off = 1;
         tcsetattr(0, TCSADRAIN, &quiet);
     }
     long n = read_line(&buf, &cap);
     if (silent) {
-        tcsetattr(0, TCSADRAIN, &old);
+        tcsetattr(0, TCSADRAIN, &saved);
+        echo_off = 0;
         write_all(1, "\n", 1);
     }
     if (n < 0) send_frame(s, 'n', NULL, 0);
@@ -118,7 +135,7 @@ int main(int argc, char **argv) {
     const char *name = argv[1];
     socklen_t len;
     size_t nl = strlen(name);
-    if (nl >= sizeof addr.sun_path) {
+    if (name[0] == '@' ? nl > sizeof addr.sun_path : nl >= sizeof addr.sun_path) {
         dprintf(2, "%s: cannot reach the node's services (socket name too long)\n", cmd);
         return 255;
     }

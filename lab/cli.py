@@ -96,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             lab = Lab.start(a.topology, a.dir, a.speed, a.probe, a.nodes, a.dcs, a.mirror,
                             a.repo_mode, daemon=True, ssh_server=a.ssh_server)
             if a.no_analytics:
-                lab.set_state(producing=False)
+                try:
+                    lab.set_state(producing=False)
+                except LabError:
+                    lab.stop()                  # no daemon left behind a failed start
+                    raise
             if a.json:
                 print(json.dumps(lab.info, indent=2))
                 return 0

@@ -5,20 +5,27 @@ netmiko's own session preparation sleeps about 0.2 s per connection (a fixed 0.1
 several buffer-clearing naps) with Nagle still on; the connection is created with
 ``auto_connect=False`` (set by ``open_nornir``) and opened here instead: the SSH session,
 TCP_NODELAY, then the shell's prompt read the way every step reads (select, no naps).
+The prompt is the line the shell prints after a marker we ask it to print, so that a login
+banner ending in ``#`` or ``$`` is never mistaken for it.
 """
 from __future__ import annotations
 
+import re
 import socket
 from typing import Any
 
 from nornir.core.task import Task
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from tasks.shell import channel_closed, no_delay, read_until, type_text
+from tasks.shell import (ConnectionLost, StepTimeout, channel_closed, no_delay, read_until,
+                         type_text)
 
 HOST_KEY_REFUSED = ("not found in known_hosts", "does not match")
-PROMPT_END = r"[$#]\s*$"
+# printf prints the marker joined; the echoed command line shows it apart, so never matches
+MARKER_COMMAND = "printf '__%s__\\n' FLEETSESSION\n"
+PROMPT_AFTER_MARKER = r"__FLEETSESSION__[ \t]*\r?\n(?P<prompt>[^\n]*[$#])\s*$"
 PROMPT_TIMEOUT = 30.0
+OPENED = "_fleet_session"       # set on a netmiko connection once its prompt is known
 
 
 class ConnectFailed(Exception):
@@ -47,24 +54,32 @@ def transient(exc: BaseException) -> bool:
 
 
 def open_session(conn: Any) -> None:
-    """Finish a netmiko connection made with auto_connect=False (one made the usual way
-    already has its session and prompt)."""
+    """Finish a netmiko connection made with auto_connect=False: SSH session, then the
+    shell's prompt (``base_prompt``, which every step waits for). A session that drops or
+    stays silent meanwhile counts as a connection error worth another try."""
     if conn.remote_conn is None:
         conn.establish_connection()
     no_delay(conn)
-    if getattr(conn, "base_prompt", ""):
-        return
     conn.ansi_escape_codes = True
-    read_until(conn, PROMPT_END, PROMPT_TIMEOUT)        # the login banner and first prompt
-    type_text(conn, "\n")
-    last = read_until(conn, PROMPT_END, PROMPT_TIMEOUT).replace("\r", "").strip().splitlines()[-1]
-    conn.base_prompt = last.strip()[:-1]
+    try:
+        type_text(conn, MARKER_COMMAND)
+        out = read_until(conn, PROMPT_AFTER_MARKER, PROMPT_TIMEOUT)
+    except (ConnectionLost, StepTimeout) as exc:
+        raise ConnectionError(f"no shell prompt: {exc}") from None
+    prompt = re.search(PROMPT_AFTER_MARKER, out.replace("\r\n", "\n"))
+    assert prompt is not None
+    conn.base_prompt = prompt.group("prompt").strip()[:-1]
+    setattr(conn, OPENED, True)
 
 
 def drop(task: Task) -> None:
+    cut(task.host)
+
+
+def cut(host: Any) -> None:
     """Close the SSH transport without netmiko's polite `exit`, which would wait for the
-    prompt behind a hung command; the remote shell gets a hang-up and ends its job."""
-    conn = task.host.connections.pop("netmiko", None)
+    prompt behind a hung command (or type into it); the remote shell gets a hang-up."""
+    conn = host.connections.pop("netmiko", None)
     if conn is None or conn.connection is None:
         return
     try:
@@ -84,7 +99,7 @@ def connect(task: Task, attempts: int, backoff: float) -> Any:
             conn = host.connections["netmiko"].connection
             # Not netmiko's is_alive(): it types a NUL byte, and the command written right
             # after it then waits on Nagle and a delayed ACK (~40 ms a step).
-            if conn is not None and not channel_closed(conn) and getattr(conn, "base_prompt", ""):
+            if conn is not None and not channel_closed(conn) and getattr(conn, OPENED, False):
                 return conn
             drop(task)
         conn = host.get_connection("netmiko", task.nornir.config)

@@ -5,7 +5,7 @@ files again, and paramiko's ``HostKeys.load`` compares each line with every entr
 far: quadratic in the file's length. With a 200-host known_hosts that is about 100 ms of CPU
 per connection, under the GIL, so opening 200 sessions took 8 s. ``install()`` makes
 ``SSHClient.load_host_keys`` and ``load_system_host_keys`` take their entries from a cache
-keyed by the file's path, size and modification time. Checking is unchanged: the client
+keyed by the file's path, inode, size and change times. Checking is unchanged: the client
 gets its own copy of the same entries, and a file that changes is read again.
 """
 from __future__ import annotations
@@ -18,14 +18,15 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, int, int], list[HostKeyEntry]] = {}
+_cache: dict[tuple[str, int, int, int, int], list[HostKeyEntry]] = {}
 _installed = False
 
 
 def entries(filename: str) -> list[HostKeyEntry]:
-    """Fresh copies of the file's entries, parsed once per (path, size, mtime)."""
+    """Fresh copies of the file's entries, parsed once per version of the file (a rewrite,
+    even one that keeps size and mtime, changes the inode or ctime)."""
     st = os.stat(filename)
-    key = (os.path.realpath(filename), st.st_size, st.st_mtime_ns)
+    key = (os.path.realpath(filename), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with _lock:
         parsed = _cache.get(key)
         if parsed is None:
@@ -48,7 +49,11 @@ def install() -> None:
     with _lock:
         if _installed:
             return
+        _patch()
         _installed = True
+
+
+def _patch() -> None:
     load_host_keys = paramiko.SSHClient.load_host_keys
     load_system = paramiko.SSHClient.load_system_host_keys
 

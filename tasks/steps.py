@@ -37,6 +37,7 @@ class ChainContext:
     host_vars: dict[str, dict[str, str]] = field(default_factory=dict)
     on_event: Callable[[str, dict[str, Any]], None] = lambda kind, info: None
     stop: threading.Event = field(default_factory=threading.Event)   # Ctrl-C: no new step
+    abandoned: bool = False                          # second Ctrl-C: record and undo nothing
     running: int = 0                                 # chains inside run_chain, under `idle`
     idle: threading.Condition = field(default_factory=threading.Condition)
 
@@ -96,7 +97,8 @@ def _poll(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResul
         ctx.on_event("waiting", {"host": task.host.name, "action": step.action, "detail": detail})
         if time.monotonic() + step.interval > deadline:
             raise StepFailed(f"not done within {step.timeout:g}s: {detail}", res.rc, res.output)
-        time.sleep(step.interval)
+        if ctx.stop.wait(step.interval):
+            raise StepFailed(f"interrupted while waiting: {detail}", res.rc, res.output)
 
 
 def execute(task: Task, ctx: ChainContext, step: Step) -> tuple[int | None, str]:
@@ -113,7 +115,8 @@ def execute(task: Task, ctx: ChainContext, step: Step) -> tuple[int | None, str]
     if step.kind == PAUSE:
         ctx.on_event("waiting", {"host": task.host.name, "action": step.action,
                                  "detail": step.command})
-        time.sleep(step.timeout)
+        if ctx.stop.wait(step.timeout):
+            raise StepFailed("interrupted during the pause")
         return 0, ""
     if step.kind == HTTP and step.request:
         try:
@@ -170,6 +173,8 @@ def _chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_inde
         try:
             rc, output = execute(task, ctx, step)
         except StepFailed as exc:
+            if ctx.abandoned:                    # the run has ended and its reports are written
+                return Result(host=task.host, failed=True, result=f"{step.action}: abandoned")
             _record(ctx, key, dict(base, index=index), step, start, "failed", exc.rc,
                     exc.output, str(exc))
             for j, undo in enumerate(step.on_failure):
@@ -182,5 +187,7 @@ def _chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_inde
                     _record(ctx, f"{key}/undo{j}", dict(base, index=index), undo, ustart,
                             "failed", uexc.rc, uexc.output, str(uexc))
             return Result(host=task.host, failed=True, result=f"{step.action}: {exc}")
+        if ctx.abandoned:
+            return Result(host=task.host, failed=True, result=f"{step.action}: abandoned")
         _record(ctx, key, dict(base, index=index), step, start, "ok", rc, output)
     return Result(host=task.host, result="ok")

@@ -98,8 +98,9 @@ def rollback_standby(ctx: Context) -> Node | None:
 
 def rollback_add(ctx: Context) -> Wave | None:
     """A spare standby that stays on the old version, for a rollback."""
-    master, standby, new = (ctx.role(r) for r in ("master", "standby", "rollback_standby"))
-    if not (master and standby and new):
+    new = rollback_standby(ctx)
+    master, standby = ctx.role("master"), ctx.role("standby")
+    if not (new and master and standby):
         return None
     # checked in preflight too; again here for a run of this wave alone
     install = [ctx.selinux_check(new)]

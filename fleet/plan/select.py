@@ -50,6 +50,24 @@ def _check_waves(sel: Selection, plan: Plan) -> None:
                              f"are: {', '.join(plan.wave_names())}")
 
 
+def _spare_checked_only_if_touched(waves: list[Wave], nodes: list[Node]) -> list[Wave]:
+    """Preflight checks the rollback standby only for runs that touch it: an unreachable
+    spare must not block, say, --wave edge."""
+    spares = {n.name for n in nodes if n.postgres == "rollback_standby"}
+    touched = {s.host for w in waves if w.name != "preflight" for b in w.batches for s in b.steps}
+    drop = spares - touched
+    if not drop:
+        return waves
+    out = []
+    for w in waves:
+        if w.name == "preflight":
+            batches = tuple(Batch(steps, b.label) for b in w.batches
+                            if (steps := tuple(s for s in b.steps if s.host not in drop)))
+            w = Wave(w.name, batches)
+        out.append(w)
+    return out
+
+
 def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
     _check_waves(sel, plan)
     names = plan.wave_names()
@@ -77,6 +95,7 @@ def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
                 batches.append(Batch(steps, b.label))
         if any(b.label != "gate" for b in batches):
             waves.append(Wave(w.name, tuple(batches)))
+    waves = _spare_checked_only_if_touched(waves, nodes)
     if wanted - {"preflight"} and all(w.name == "preflight" for w in waves):
         raise InputError("nothing to do: the --dc/--hosts filter leaves no host in wave(s) "
                          + ", ".join(n for n in names if n in wanted and n != "preflight"))

@@ -20,7 +20,10 @@ def main(argv: list[str]) -> int:
         os.nice(10)                        # the update comes first
     from fleet.reports import write_run_reports
     if after_run:
-        import matplotlib.pyplot  # noqa: F401  (the slow import, done while the run goes on)
+        import pandas as pd
+
+        from fleet.reports.timeline import render_png
+        render_png(pd.DataFrame(), {}, "warm-up")   # fonts and renderer loaded during the run
         if sys.stdin.readline().strip() != "write":
             return 0
     write_run_reports(Path(args[0]))

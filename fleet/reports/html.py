@@ -57,10 +57,10 @@ def fragment(template: str, **values: Any) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if pd.api.types.is_scalar(value) and pd.isna(value):
         return ""                                          # no <NA> / nan cells
     if isinstance(value, float):
-        return f"{value:g}" if abs(value) < 1e15 else f"{value:.0f}"
+        return str(int(value)) if value.is_integer() else f"{value:.10g}"
     return html.escape(str(value))
 
 

@@ -41,7 +41,9 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     # paramiko logs a closing transport's socket errors ("Socket exception: Broken pipe")
     # through logging's last-resort handler, onto the operator's terminal: the journal
     # records every step, so these stay out of the way.
-    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+    quiet = logging.getLogger("paramiko")
+    if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
+        quiet.addHandler(logging.NullHandler())
 
     files = settings.inventory_files
     options = {"host_file": str(files["hosts"])}
@@ -140,7 +142,12 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                     return out
     finally:
         out.elapsed = time.monotonic() - t0
-        nr.close_connections(on_good=True, on_failed=True)
+        if ctx.abandoned:                 # commands still run: hang up, type nothing into them
+            from tasks.connect import cut
+            for host in nr.inventory.hosts.values():
+                cut(host)
+        else:
+            nr.close_connections(on_good=True, on_failed=True)
     return out
 
 
@@ -155,7 +162,9 @@ def _finish_running_steps(ctx: Any) -> None:
     try:
         ctx.wait_idle()
     except KeyboardInterrupt:
-        print("stopped waiting: the steps still running are cut off", file=sys.stderr, flush=True)
+        ctx.abandoned = True
+        print("stopped waiting: the steps still running are cut off and not recorded as done",
+              file=sys.stderr, flush=True)
 
 
 def _dispatch(task: Any, ctx: Any, wave: str, wi: int, bi: int,

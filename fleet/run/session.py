@@ -93,6 +93,10 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         journal.event("run_end", status="interrupted")
         reports.write()
         raise
+    except Exception as exc:            # a fault of the runner itself: the run still ends on record
+        journal.event("run_end", status="error", error=secrets.mask(f"{type(exc).__name__}: {exc}"))
+        reports.write()
+        raise
     journal.event("run_end", status="ok" if out.ok else "failed", ran=out.ran,
                   skipped=out.skipped, failed=out.failed, not_run=out.not_run)
     reports.write()

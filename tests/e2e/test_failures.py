@@ -145,10 +145,10 @@ def test_failed_gate_names_the_hosts_and_changes_nothing(tmp_path):
         assert lab.verdict().ok
 
 
-def _runner_until_qpid(lab: Lab, reports: Path) -> tuple[subprocess.Popen, str | None]:
-    """A runner started in the background, once its qpid wave has begun."""
+def _runner_until(lab: Lab, reports: Path, seen, *args: str) -> tuple[subprocess.Popen, str | None]:
+    """A runner started in the background, once a journal event satisfies ``seen``."""
     cmd = [sys.executable, str(ROOT / "runner.py"), "--config", str(lab.config_path),
-           "--reports", str(reports), "--all", "--yes"]
+           "--reports", str(reports), "--all", "--yes", *args]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"))
     deadline = time.monotonic() + 120
@@ -157,11 +157,14 @@ def _runner_until_qpid(lab: Lab, reports: Path) -> tuple[subprocess.Popen, str |
         ids = run_ids(reports)
         if ids:
             run_id = ids[0]
-            if any(e["event"] == "step_start" and e["wave"] == "qpid"
-                   for e in events(reports, run_id)):
+            if any(seen(e) for e in events(reports, run_id)):
                 break
         time.sleep(0.05)
     return proc, run_id
+
+
+def _runner_until_qpid(lab: Lab, reports: Path) -> tuple[subprocess.Popen, str | None]:
+    return _runner_until(lab, reports, lambda e: e["event"] == "step_start" and e["wave"] == "qpid")
 
 
 def _report_children(folder: Path) -> list[str]:
@@ -248,4 +251,25 @@ def test_selinux_enforcing_on_the_rollback_standby_stops_the_run_before_any_chan
         evts = events(reports, run_id)
         assert {e["wave"] for e in evts if e["event"] == "step_start"} == {"preflight"}
         assert hba.read_text() == hba_before             # the master's replication rules untouched
+        assert lab.verdict().ok
+
+
+def test_ctrl_c_cuts_a_pause_short(tmp_path):
+    """A pause (here the load balancer wait of --zero-downtime) does not hold Ctrl-C up."""
+    reports = tmp_path / "reports"
+    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0, probe=True) as lab:
+        cfg = tuned(lab, tmp_path, zero_downtime={"lb_wait": 120})
+        proc, run_id = _runner_until(
+            lab, reports, lambda e: e["event"] == "step_start" and e["action"] == "lb_wait",
+            "--zero-downtime", "--config", str(cfg))
+        assert run_id, "the run never reached the pause"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert time.monotonic() - t0 < 20
+        evts = events(reports, run_id)
+        (pause,) = [e for e in evts if e["event"] == "step_end" and e["action"] == "lb_wait"]
+        assert pause["status"] == "failed" and "interrupted during the pause" in pause["error"]
+        assert evts[-1]["event"] == "run_end" and evts[-1]["status"] == "interrupted"
         assert lab.verdict().ok

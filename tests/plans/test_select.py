@@ -73,3 +73,13 @@ def test_a_filter_that_leaves_nothing_to_do_is_refused():
         cut("12-node-2dc", waves=("qpid", "ldap"), hosts=("m2",))
     plan = cut("12-node-2dc", waves=("qpid", "ldap"), hosts=("m2", "m4"))
     assert plan.wave_names() == ["preflight", "qpid"]
+
+
+@pytest.mark.parametrize("waves, checked", [
+    ((), True), (("rollback_add",), True), (("rollback_retire",), True),
+    (("edge",), False), (("cs_zk", "qpid"), False)])
+def test_preflight_checks_the_rollback_standby_only_when_the_run_touches_it(waves, checked):
+    plan = cut("5-node", waves=waves)
+    hosts = {s.host for b in plan.wave("preflight").batches for s in b.steps}
+    assert ("pgr" in hosts) == checked
+    assert {"m1", "m2", "m3", "m4", "m5"} <= hosts      # the installation itself always
