@@ -79,11 +79,14 @@ async def _shell(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProc
         except OSError:
             data = b""
         if data:
-            process.stdout.write(data)
-        else:
-            loop.remove_reader(master)
-            if not eof.done():
-                eof.set_result(None)
+            try:
+                process.stdout.write(data)
+                return
+            except (BrokenPipeError, asyncssh.Error):   # the client hung up: stop reading
+                pass
+        loop.remove_reader(master)
+        if not eof.done():
+            eof.set_result(None)
 
     loop.add_reader(master, readable)
 
