@@ -2,6 +2,7 @@
 as an operator would: nothing in bench/ imports the lab."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -48,8 +49,7 @@ class LabRun:
         try:
             return cls(directory, json.loads(lab_cli(*args, timeout=600)))
         except Exception:
-            subprocess.run([sys.executable, "-m", "lab", "stop", "--dir", str(directory)],
-                           cwd=ROOT, capture_output=True, timeout=60)   # nothing left running
+            lab_cli("stop", "--dir", str(directory), ok=(0, 1, 2))   # nothing left running
             raise
 
     @property
@@ -93,10 +93,7 @@ def lab_cli(*args: str, timeout: float = 120, ok: tuple[int, ...] = (0,)) -> str
     return p.stdout
 
 
-def start_lab(inst: Install, directory: Path, speed: float, traffic: bool = False) -> LabRun:
-    return LabRun.start(inst, directory, speed, traffic)
-
-
+@functools.lru_cache(maxsize=None)
 def lab_durations() -> tuple[dict[str, float], float]:
     """The lab's emulated durations at speed 1 and its floor per sleep."""
     d = json.loads(lab_cli("durations"))

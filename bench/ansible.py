@@ -46,7 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (add_run_args, append_results, command_line, Foreign, plan_of, ROOT,
                      run_runner, table, use_run_args, wait_for_quiet)  # noqa: E402
-from _lab import (Install, lab_durations, start_lab, verdict_text)  # noqa: E402
+from _lab import (Install, lab_durations, LabRun, verdict_text)  # noqa: E402
 
 import yaml  # noqa: E402
 
@@ -285,7 +285,7 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
     # the runner
     wait_for_quiet()
     foreign = Foreign().__enter__()
-    lab = start_lab(inst, d / "lab-runner", speed)
+    lab = LabRun.start(inst, d / "lab-runner", speed)
     try:
         plan = plan_of(lab.config_path, d / "plan.json")
         inventory = yaml.safe_load((lab.inventory_dir / "hosts.yaml").read_text())
@@ -302,7 +302,7 @@ def compare(inst: Install, speed: float, work: Path, timeout: float, forks_cap: 
     for variant in variants:
         wait_for_quiet()
         foreign = Foreign().__enter__()
-        lab = start_lab(inst, d / f"lab-{variant}", speed)
+        lab = LabRun.start(inst, d / f"lab-{variant}", speed)
         try:
             plan_v = plan_of(lab.config_path, d / f"plan-{variant}.json")
             books = write_files(d / f"ansible-{variant}", plan_v,

@@ -23,7 +23,7 @@ from _common import (add_run_args, append_results, command_line, Foreign, journa
                      journal_span, journal_steps, median, pct, plan_of, run_runner, table,
                      UPDATE_SECONDS, use_run_args, wait_for_quiet)  # noqa: E402
 from _ideal import estimate  # noqa: E402
-from _lab import (Install, lab_durations, start_lab, verdict_text)  # noqa: E402
+from _lab import (Install, lab_durations, LabRun, verdict_text)  # noqa: E402
 
 
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
@@ -42,7 +42,7 @@ def measure(inst: Install, seconds: float, work: Path, keep: bool) -> dict:
         shutil.rmtree(d)
     wait_for_quiet()
     foreign = Foreign().__enter__()
-    lab = start_lab(inst, d / "lab", speed)
+    lab = LabRun.start(inst, d / "lab", speed)
     try:
         plan = plan_of(lab.config_path, d / "plan.json")
         nodes = load_inventory(load_settings(lab.config_path).inventory_files)

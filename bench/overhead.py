@@ -37,7 +37,7 @@ from _common import (add_run_args, append_results, command_line, Foreign, journa
                      journal_steps, median, pct, plan_of, run_runner, table, use_run_args,
                      wait_for_quiet)  # noqa: E402
 from _ideal import estimate  # noqa: E402
-from _lab import (bench_config, Install, start_lab)  # noqa: E402
+from _lab import (bench_config, Install, LabRun)  # noqa: E402
 
 DEFAULT = ["13-node", "12-node-2dc", "gen52", "gen200"]
 SERIES = [26, 52, 104, 200]
@@ -88,7 +88,7 @@ def measure(inst: Install, work: Path, label: str | None = None, connect: bool =
         shutil.rmtree(d)
     wait_for_quiet()
     foreign = Foreign().__enter__()
-    lab = start_lab(inst, d / "lab", 0.0)
+    lab = LabRun.start(inst, d / "lab", 0.0)
     try:
         config = bench_config(lab, d, **user) if user else lab.config_path
         plan = plan_of(config, d / "plan.json")

@@ -72,10 +72,6 @@ def open_session(conn: Any) -> None:
     setattr(conn, OPENED, True)
 
 
-def drop(task: Task) -> None:
-    cut(task.host)
-
-
 def cut(host: Any) -> None:
     """Close the SSH transport without netmiko's polite `exit`, which would wait for the
     prompt behind a hung command (or type into it); the remote shell gets a hang-up."""
@@ -101,12 +97,12 @@ def connect(task: Task, attempts: int, backoff: float) -> Any:
             # after it then waits on Nagle and a delayed ACK (~40 ms a step).
             if conn is not None and not channel_closed(conn) and getattr(conn, OPENED, False):
                 return conn
-            drop(task)
+            cut(host)
         conn = host.get_connection("netmiko", task.nornir.config)
         try:
             open_session(conn)
         except Exception:
-            drop(task)
+            cut(host)
             raise
         return conn
 

@@ -18,7 +18,7 @@ from fleet.plan.checks import PREDICATES, readable
 from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
-from tasks.connect import ConnectFailed, connect, drop
+from tasks.connect import ConnectFailed, connect, cut
 from tasks.shell import ConnectionLost, ShellResult, StepTimeout, run_shell
 
 VAR = re.compile(r"\$\{(\w+)\}")
@@ -66,10 +66,10 @@ def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResu
     try:
         return run_shell(conn, step, command, ctx.secrets.values)
     except StepTimeout as exc:
-        drop(task)            # the channel still runs the command: start afresh next time
+        cut(task.host)            # the channel still runs the command: start afresh next time
         raise StepFailed(f"timeout: {exc}") from None
     except ConnectionLost as exc:
-        drop(task)
+        cut(task.host)
         raise StepFailed(f"connection lost: {exc}") from None
 
 
@@ -170,13 +170,16 @@ def _chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_inde
                        command=ctx.secrets.mask(step.command), start=start)
         ctx.journal.event("step_start", **started)
         ctx.on_event("step_start", started)
+        failure: StepFailed | None = None
         try:
             rc, output = execute(task, ctx, step)
         except StepFailed as exc:
-            if ctx.abandoned:                    # the run has ended and its reports are written
-                return Result(host=task.host, failed=True, result=f"{step.action}: abandoned")
-            _record(ctx, key, dict(base, index=index), step, start, "failed", exc.rc,
-                    exc.output, str(exc))
+            failure = exc
+        if ctx.abandoned:                        # the run has ended and its reports are written
+            return Result(host=task.host, failed=True, result=f"{step.action}: abandoned")
+        if failure is not None:
+            _record(ctx, key, dict(base, index=index), step, start, "failed", failure.rc,
+                    failure.output, str(failure))
             for j, undo in enumerate(step.on_failure):
                 ustart = time.time()
                 try:
@@ -186,8 +189,6 @@ def _chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_inde
                 except StepFailed as uexc:
                     _record(ctx, f"{key}/undo{j}", dict(base, index=index), undo, ustart,
                             "failed", uexc.rc, uexc.output, str(uexc))
-            return Result(host=task.host, failed=True, result=f"{step.action}: {exc}")
-        if ctx.abandoned:
-            return Result(host=task.host, failed=True, result=f"{step.action}: abandoned")
+            return Result(host=task.host, failed=True, result=f"{step.action}: {failure}")
         _record(ctx, key, dict(base, index=index), step, start, "ok", rc, output)
     return Result(host=task.host, result="ok")

@@ -90,18 +90,18 @@ def postgres(ctx: Context) -> Wave | None:
     return Wave("postgres", tuple(batches))
 
 
-def rollback_standby(ctx: Context) -> Node | None:
-    """The spare standby to install, when there is a master/standby pair to attach it to."""
-    master, standby, new = (ctx.role(r) for r in ("master", "standby", "rollback_standby"))
-    return new if master and standby and new else None
+def rollback_nodes(ctx: Context) -> tuple[Node, Node, Node] | None:
+    """Master, standby and the spare standby to attach to them; None without all three."""
+    master, standby, spare = (ctx.role(r) for r in ("master", "standby", "rollback_standby"))
+    return (master, standby, spare) if master and standby and spare else None
 
 
 def rollback_add(ctx: Context) -> Wave | None:
     """A spare standby that stays on the old version, for a rollback."""
-    new = rollback_standby(ctx)
-    master, standby = ctx.role("master"), ctx.role("standby")
-    if not (new and master and standby):
+    nodes = rollback_nodes(ctx)
+    if nodes is None:
         return None
+    master, standby, new = nodes
     # checked in preflight too; again here for a run of this wave alone
     install = [ctx.selinux_check(new)]
     install += ctx.bootstrap(new, "4.16.09")
@@ -120,9 +120,10 @@ def rollback_add(ctx: Context) -> Wave | None:
 
 def rollback_retire(ctx: Context) -> Wave | None:
     """Decommission the rollback standby after a successful update."""
-    master, standby, old = (ctx.role(r) for r in ("master", "standby", "rollback_standby"))
-    if not (master and standby and old):
+    nodes = rollback_nodes(ctx)
+    if nodes is None:
         return None
+    master, standby, old = nodes
     status = f"{ctx.all_cmd(old, 'status')} || {ctx.all_cmd(old, 'start')}"
     master_chain = _set_replication(ctx, master, [standby.address], gone=old.address)
     return Wave("rollback_retire", (

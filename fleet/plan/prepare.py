@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fleet.model import Batch, Step, Wave, batch_of
 from fleet.plan.context import Context, chunks
-from fleet.plan.postgres import rollback_standby
+from fleet.plan.postgres import rollback_nodes
 
 CRON_MARK = "#fleet-disabled# "
 CRON_DISABLE = "sed -E '/nodetool.*repair/ s/^([^#])/" + CRON_MARK + "\\1/'"
@@ -35,9 +35,9 @@ def preflight(ctx: Context) -> Wave:
             chain.append(ctx.check(n, "check_external_auth",
                                    f"grep -qE '^IS_EXTERNAL_AUTH=\"?true' {f}"))
         chains.append(chain)
-    spare = rollback_standby(ctx)
-    if spare is not None:
-        chains.append([ctx.selinux_check(spare)])
+    rollback = rollback_nodes(ctx)
+    if rollback is not None:
+        chains.append([ctx.selinux_check(rollback[2])])
     return Wave("preflight", (batch_of(chains, "checks"),))
 
 

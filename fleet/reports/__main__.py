@@ -18,12 +18,8 @@ def main(argv: list[str]) -> int:
         return 2
     if after_run:
         os.nice(10)                        # the update comes first
-    from fleet.reports import write_run_reports
+    from fleet.reports import write_run_reports   # pandas, matplotlib: the slow part
     if after_run:
-        import pandas as pd
-
-        from fleet.reports.timeline import render_png
-        render_png(pd.DataFrame(), {}, "warm-up")   # fonts and renderer loaded during the run
         if sys.stdin.readline().strip() != "write":
             return 0
     write_run_reports(Path(args[0]))
