@@ -7,6 +7,8 @@ their groups), then defaults.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from fleet.yamlfile import read_mapping
 
 ROLES = ("master", "standby", "rollback_standby")
 KNOWN_DATA = {"dc", "profiles", "components", "postgres", "machine", "zookeeper_observer",
-              "apigee_root", "config_file", "download_dir"}
+              "apigee_root", "config_file", "download_dir", "internal_ip"}
 
 
 def _load_yaml(path: Path, required: bool) -> dict[str, Any]:
@@ -99,9 +101,18 @@ def _node(name: str, attrs: dict[str, Any], data: dict[str, Any]) -> Node:
     except (TypeError, ValueError):
         raise InputError(f"inventory: host {name}: port must be a number") from None
     root = str(data.get("apigee_root") or "/opt/apigee").rstrip("/")
+    internal_ip = data.get("internal_ip")
+    if internal_ip is not None:
+        try:
+            internal_ip = str(ipaddress.ip_address(str(internal_ip)))
+        except ValueError:
+            raise InputError(f"inventory: host {name}: data.internal_ip must be an IP address "
+                             f"(the one the node registered with the management API), "
+                             f"not {internal_ip!r}") from None
     return Node(
         name=name, address=str(address), dc=dc, components=comps, port=port, postgres=role,
         machine=machine, observer=bool(data.get("zookeeper_observer", False)),
+        internal_ip=internal_ip,
         apigee_root=root,
         config_file=str(data.get("config_file") or "/opt/silent.conf"),
         download_dir=str(data.get("download_dir") or "/tmp").rstrip("/") or "/",
