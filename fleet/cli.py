@@ -111,7 +111,10 @@ def update_main(argv: list[str]) -> int:
         sel, zero = _selection(args), args.zero_downtime
     plan = select(build_plan(nodes, settings, zero), nodes, sel)
     if args.plan_out:
-        Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
+        try:
+            Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--plan-out {args.plan_out}: cannot write: {exc.strerror or exc}") from None
         print(f"plan written to {args.plan_out}")
     if args.dry_run or (args.plan_out and not picked):
         if args.dry_run:

@@ -15,7 +15,7 @@ from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
-from fleet.run.journal import Journal, new_run_id, read_events, write_hosts_json
+from fleet.run.journal import JOURNAL, Journal, new_run_id, read_events, write_hosts_json
 from fleet.run.progress import make_progress
 from fleet.secrets import load_secrets, needed, require
 from fleet.settings import Settings
@@ -76,9 +76,16 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         done = journal.completed()
         attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
     else:
-        journal = Journal.create(base, new_run_id(), secrets.mask(plan.dumps()))
-        write_hosts_json(journal.folder, nodes)
+        try:
+            journal = Journal.create(base, new_run_id(), plan.dumps())
+            write_hosts_json(journal.folder, nodes)
+        except OSError as exc:
+            raise InputError(f"--reports {base}: cannot create a run folder there: "
+                             f"{exc.strerror or exc}") from None
         attempt = 1
+    if not os.access(journal.folder / JOURNAL if (journal.folder / JOURNAL).exists()
+                     else journal.folder, os.W_OK):
+        raise InputError(f"--reports {base}: {journal.folder} is not writable")
     journal.attempt = attempt
     journal.event("run_start", run_id=journal.run_id, attempt=attempt, resumed=bool(args.resume),
                   plan_digest=plan.digest(), mode=plan.mode, selection=sel.to_json(),
