@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         if stored.digest() != plan.digest():
             raise InputError(f"--resume {args.resume}: the plan changed since that run "
                              f"(inventory, config or code); start a new run instead")
-        done = journal.completed()
+        done = journal.completed(stored)
         attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
     else:
         try:

@@ -102,7 +102,7 @@ def test_refused_connection_is_retried_then_fails(tmp_path):
                     and e["wave"] != "preflight"], "nothing may change after a failed preflight"
 
 
-def test_undrained_queue_removes_the_block_and_fails_the_wave(tmp_path):
+def test_undrained_queue_removes_the_block_fails_the_wave_and_resume_blocks_again(tmp_path):
     reports = tmp_path / "reports"
     with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
         cfg = tuned(lab, tmp_path, qpid={"drain_timeout": 1, "drain_interval": 0.2})
@@ -121,6 +121,16 @@ def test_undrained_queue_removes_the_block_and_fails_the_wave(tmp_path):
         assert verdict.ok, verdict.violations           # no rule lost, no message lost
         rules = json.dumps(lab.state()["hosts"]["m4"]["firewall"])
         assert "5672" not in rules
+        # the clean-up undid the block, so it counts as not done: a resumed run blocks,
+        # drains, updates and unblocks (never drains or updates an open broker, rule 13)
+        lab.clear_faults()
+        res = runner(lab, "--resume", run_id, "--yes", "--config", str(cfg), reports=reports)
+        assert res.returncode == 0, explain(res, lab)
+        again = [e["action"] for e in events(reports, run_id) if e["event"] == "step_start"
+                 and e["attempt"] == 2 and e["host"] == "m4" and e["wave"] == "qpid"]
+        assert again == ["qpid_block", "qpid_drain", "update", "qpid_unblock"]
+        verdict = lab.verdict(final=True)
+        assert verdict.ok, verdict.violations
 
 
 def test_failed_gate_names_the_hosts_and_changes_nothing(tmp_path):
