@@ -71,6 +71,8 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
         username=current.username if current else None,
         password=current.password if current else None,
         platform=(current.platform if current else None) or "linux", extras=extras)
+    for h in nr.inventory.hosts.values():
+        _enforce_host_keys(h, extras)
     if secrets.get("ssh_password"):
         defaults.password = secrets["ssh_password"]
         for h in nr.inventory.hosts.values():
@@ -81,6 +83,31 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     if defaults.password:
         secrets.add("ssh_password:defaults", defaults.password)
     return nr
+
+
+def _layered_extras(obj: Any) -> dict[str, Any]:
+    """A host's or group's netmiko extras over those of its groups (first group wins)."""
+    merged: dict[str, Any] = {}
+    for g in reversed(list(obj.groups)):
+        merged.update(_layered_extras(g))
+    own = obj.connection_options.get("netmiko")
+    merged.update((own.extras if own else None) or {})
+    return merged
+
+
+def _enforce_host_keys(host: Any, defaults: dict[str, Any]) -> None:
+    """Nornir takes a host's extras whole from the first of host, groups, defaults that has
+    any, so a group that sets only ``conn_timeout`` used to drop ``ssh_strict``. Here they
+    are merged, key by key, over the defaults, and host keys are always checked (an
+    inventory that says ``ssh_strict: false`` is refused when it is loaded)."""
+    from nornir.core.inventory import ConnectionOptions
+
+    own = host.connection_options.get("netmiko")
+    extras = {**defaults, **_layered_extras(host), "ssh_strict": True, "auto_connect": False}
+    host.connection_options["netmiko"] = ConnectionOptions(
+        hostname=own.hostname if own else None, port=own.port if own else None,
+        username=own.username if own else None, password=own.password if own else None,
+        platform=own.platform if own else None, extras=extras)
 
 
 def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, journal: Journal,
