@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from fleet import signals
 from fleet.errors import InputError
 from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
@@ -96,8 +97,8 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
     try:
         with progress:
             out = execute_plan(plan, nr, settings, secrets, journal, done, progress.on_event)
-    except KeyboardInterrupt:
-        journal.event("run_end", status="interrupted")
+    except KeyboardInterrupt as exc:
+        journal.event("run_end", status="interrupted", signal=signals.name(exc))
         reports.write()
         raise
     except Exception as exc:            # a fault of the runner itself: the run still ends on record

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lab import Lab
@@ -213,18 +214,23 @@ def test_resume_after_sigkill_finishes_without_repeating(tmp_path):
         assert lab.verdict(final=True).ok, lab.verdict(final=True).violations
 
 
-def test_ctrl_c_stops_the_run_and_still_writes_its_reports(tmp_path):
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                        (signal.SIGHUP, 129)], ids=["INT", "TERM", "HUP"])
+def test_ctrl_c_sigterm_or_sighup_stop_the_run_and_still_write_its_reports(tmp_path, sig, status):
+    """SIGTERM (systemd, CI, kill) and SIGHUP (a dropped session) are handled like Ctrl-C."""
     reports = tmp_path / "reports"
     with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.05) as lab:
         proc, run_id = _runner_until_qpid(lab, reports)
         assert run_id, "the run never started"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 130, err
+        assert proc.returncode == status, err
         assert "resume with --resume" in err and "reports not written" not in err
+        assert "Traceback" not in err
         evts = events(reports, run_id)
         # the steps in flight were let finish and journaled; none started after the interrupt
         assert evts[-1]["event"] == "run_end" and evts[-1]["status"] == "interrupted"
+        assert evts[-1]["signal"] == signal.Signals(sig).name
         started = {e["key"] for e in evts if e["event"] == "step_start"}
         ended = [e for e in evts if e["event"] == "step_end"]
         assert started == {e["key"] for e in ended if "/undo" not in e["key"]}
