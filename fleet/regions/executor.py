@@ -86,7 +86,8 @@ class Executor:
                 self._pause(key, step)
                 output = f"waited {step.timeout:g}s"
             else:
-                ctx = actions.Context(self.apis, step, lambda t: self.progress.poll(key, step, t))
+                ctx = actions.Context(self.apis, step, lambda t: self.progress.poll(key, step, t),
+                                      lambda t: self._note(key, step, t))
                 changed, output = actions.run(ctx)
             status = "ok"
         except (ApiCallError, OperationFailed, actions.StepRefused, ValueError) as exc:
@@ -99,6 +100,11 @@ class Executor:
                            output=output[:500], error=error, changed=changed, **base)
         self.progress.end(key, step, status, error or output, end - start)
         return error is None
+
+    def _note(self, key: str, step: Step, text: str) -> None:
+        """A retry or a wait for the org lock: always shown, and kept in the journal."""
+        self.journal.event("step_note", key=key, host=step.host, action=step.action, text=text)
+        self.progress.note(key, step, text)
 
     def _pause(self, key: str, step: Step) -> None:
         deadline = time.monotonic() + step.timeout
