@@ -153,6 +153,7 @@ def _confirm(a: argparse.Namespace, plan: Plan) -> None:
 
 def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     from fleet.regions.client import Apis
+    from fleet.regions.draining import drain_history
     from fleet.regions.executor import Executor
     from fleet.regions.live import read_state
     from fleet.regions.progress import make_progress
@@ -198,7 +199,9 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     progress = make_progress(out)
     try:
         assert apis is not None
-        ok = Executor(apis, plan, journal, progress).run(["region", *argv])
+        history = drain_history(Path(a.reports), plan.target) if a.command == "remove" else {}
+        ok = Executor(apis, plan, journal, progress, drain_history=history,
+                      endpoint=endpoint or "").run(["region", *argv])
     finally:
         progress.close()
     if not a.no_reports:

@@ -102,3 +102,65 @@ def test_retries_give_up_after_the_limit(emulator, run_region) -> None:
     assert "HTTP 503: still down" in out
     creates = [c for c in emulator.calls() if c["call"] == "apigee.instances.create"]
     assert len(creates) == 3
+
+
+def test_interrupted_remove_resumed_waits_out_the_draining(make_emulator, run_region) -> None:
+    """Cut off right after the backends left; the re-run waits what is left of the draining
+    (the emulator's verdict measures it) instead of deleting at once."""
+    from fleet.regions.client import CANCEL
+    emu = make_emulator(drain_scale=0.02)                 # 60 s of draining lasts 1.2 s
+    assert run_region("add", emu, spec(PSC, MIG))[0] == 0
+    gone = ("us-west1/networkEndpointGroups", "europe-west3/instanceGroups")
+
+    def interrupt_once_detached() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            groups = [b["group"] for bs in emu.world.backend_services.values()
+                      for b in bs["backends"]]
+            if not any(g in x for g in gone for x in groups):
+                break
+            time.sleep(0.005)
+        CANCEL.set()                                       # as Ctrl-C does
+    cutter = threading.Thread(target=interrupt_once_detached)
+    cutter.start()
+    try:
+        rc, out, _ = run_region("remove", emu, spec(PSC, MIG), "--drain-wait", "1.2")
+    finally:
+        cutter.join()
+        CANCEL.clear()
+    assert rc != 0
+    assert not [c for c in emu.mutating_calls() if "delete" in (c["call"] or "")]
+    started = time.monotonic()
+    rc, out, err = run_region("remove", emu, spec(PSC, MIG), "--drain-wait", "1.2")
+    assert rc == 0, out + err
+    assert "backend already removed" in out and "draining since" in out
+    assert time.monotonic() - started >= 0.8
+    v = emu.verdict(removed=["us-west1", "europe-west3"])
+    assert v["ok"], v
+
+
+def test_remove_without_journal_waits_the_full_draining(make_emulator, run_region,
+                                                        tmp_path) -> None:
+    emu = make_emulator(drain_scale=0.01)                  # 60 s of draining lasts 0.6 s
+    assert run_region("add", emu, spec(PSC))[0] == 0
+    emu.world.backend_services["apigee-xlb-backend"]["connectionDraining"] = {
+        "drainingTimeoutSec": 60}
+    # the backend leaves outside any run (by hand): no journal says when
+    bs = emu.world.backend_services["apigee-xlb-backend"]
+    bs["backends"] = [b for b in bs["backends"] if "us-west1" not in b["group"]]
+    emu.world.drained["projects/demo-org/regions/us-west1/networkEndpointGroups/"
+                      "apigee-neg-us-west1"] = (time.monotonic(), 60.0, "apigee-xlb-backend")
+    rc, out, err = run_region("remove", emu, spec(PSC), "--drain-wait", "0.6")
+    assert rc == 0, out + err
+    assert "not journaled: waiting the full 0.6s" in out
+    assert emu.verdict(removed=["us-west1"])["ok"], emu.verdict(removed=["us-west1"])
+
+
+def test_verdict_catches_deletion_before_draining_ends(make_emulator, run_region) -> None:
+    emu = make_emulator(drain_scale=0.01)
+    assert run_region("add", emu, spec(PSC))[0] == 0
+    rc, out, _ = run_region("remove", emu, spec(PSC), "--drain-wait", "0")
+    assert rc == 0, out
+    v = emu.verdict(removed=["us-west1"])
+    assert not v["ok"]
+    assert any("connection draining of 60s needs 0.60s" in p for p in v["problems"]), v
