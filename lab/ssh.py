@@ -57,6 +57,7 @@ class HostSSH(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
+        self.host.logins += 1
         return username == "apigee" and password == self.lab.state.secrets["ssh_password"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fleet.facts import qpid_stat
 from fleet.model import Batch, Node, Wave, batch_of
 from fleet.plan.context import Context, chunks
+from fleet.plan.quote import q
 
 
 def _interleave(nodes: list[Node]) -> list[Node]:
@@ -75,7 +76,7 @@ def qpid(ctx: Context) -> Wave | None:
             unblock = ctx.step(n, "qpid_unblock", ctx.iptables(n, "-D", rule))
             chains.append([
                 ctx.step(n, "qpid_block", ctx.iptables(n, "-A", rule)),
-                ctx.poll(n, "qpid_drain", qpid_stat.command(n.apigee_root), "qpid_queues_empty",
+                ctx.poll(n, "qpid_drain", qpid_stat.command(q(n.apigee_root)), "qpid_queues_empty",
                          ctx.settings["qpid.drain_interval"], ctx.settings["qpid.drain_timeout"],
                          on_failure=[unblock]),
                 ctx.update(n, ["qpid"]),
