@@ -22,6 +22,7 @@ mode-600 YAML file outside the repository (--secrets or user_defined.secrets_fil
 other commands:
   python runner.py audit --help     versions and states of every host, as a report
   python runner.py region --help    Apigee X: add or remove a runtime region
+  python runner.py facts --help     what the runner reads from a command's output (JSON)
 Ctrl-C, SIGTERM or SIGHUP: no new step starts; steps already running are let finish, then
 the reports are written (the signal again: stop waiting). Resume with --resume RUN_ID.
 exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input,
@@ -134,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["region"]:
             from fleet.regions.cli import main as region_main
             return region_main(argv[1:])
+        if argv[:1] == ["facts"]:
+            from fleet.facts.cli import main as facts_main
+            return facts_main(argv[1:])
         if argv[:1] == ["audit"]:
             from fleet.audit import main as audit_main
             return audit_main(argv[1:])

@@ -24,6 +24,8 @@ ENV = {
     "admin_email": "FLEET_ADMIN_EMAIL",
     "admin_password": "FLEET_ADMIN_PASSWORD",
     "ssh_password": "FLEET_SSH_PASSWORD",
+    "ssh_key_passphrase": "FLEET_SSH_KEY_PASSPHRASE",    # for the inventory's key_file
+    "become_password": "FLEET_BECOME_PASSWORD",          # typed only at sudo's own prompt
 }
 PROJECT = Path(__file__).resolve().parents[1]
 

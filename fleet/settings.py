@@ -35,6 +35,11 @@ DEFAULTS: dict[str, Any] = {
     "concurrency": {"prepare": 0, "cs_zk": 0, "ldap": 1, "edge": 1, "ui": 1, "edge_pg": 1,
                     "baas": 1},
     "dcs_in_parallel": True,
+    # Package builds of upstream packages per release, over fleet/facts/releases.yaml:
+    # {"4.18.01": {"apigee-cassandra": "2.1.16-0.0.*"}} (see the README, "At target").
+    "releases": None,
+    # Optional regexes a PostgreSQL check's output must match besides its exit status.
+    "postgres": {"master_pattern": None, "standby_pattern": None},
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -95,6 +100,17 @@ def _check(values: dict[str, Any]) -> None:
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 raise InputError(f"config: user_defined.{group}.{key} must be a number >= 0")
     _check_values(values)
+    if values["releases"] is not None:
+        from fleet.facts.releases import validate
+        problem = validate(values["releases"])
+        if problem:
+            raise InputError(f"config: user_defined.{problem}")
+    for key, pattern in values["postgres"].items():
+        if pattern is not None:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                raise InputError(f"config: user_defined.postgres.{key} is not a regex: {exc}") from None
     repo = values["repository"]
     if repo["mode"] == "mirror" and not repo["mirror_host"]:
         raise InputError("config: repository.mode mirror needs repository.mirror_host (HOST:3939)")

@@ -34,7 +34,6 @@ class Outcome:
 def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None) -> Any:
     """Nornir over our inventory files, host keys verified unless the inventory says how."""
     from nornir import InitNornir
-    from nornir.core.inventory import ConnectionOptions
 
     from tasks.hostkeys import install
     install()                                   # known_hosts parsed once, not per connection
@@ -56,23 +55,8 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
         inventory={"plugin": "SimpleInventory", "options": options},
         logging={"enabled": False},
     )
+    ssh_options(nr, settings, secrets)
     defaults = nr.inventory.defaults
-    current = defaults.connection_options.get("netmiko")
-    extras = dict((current.extras if current else None) or {})
-    extras.setdefault("ssh_strict", True)              # never accept an unknown host key
-    extras.setdefault("system_host_keys", True)
-    extras.setdefault("conn_timeout", float(settings["timeouts.connect"]))
-    extras.setdefault("auth_timeout", float(settings["timeouts.connect"]))
-    extras.setdefault("use_keys", False)
-    extras.setdefault("allow_agent", False)
-    extras["auto_connect"] = False                     # opened by tasks.connect, without naps
-    defaults.connection_options["netmiko"] = ConnectionOptions(
-        hostname=current.hostname if current else None, port=current.port if current else None,
-        username=current.username if current else None,
-        password=current.password if current else None,
-        platform=(current.platform if current else None) or "linux", extras=extras)
-    for h in nr.inventory.hosts.values():
-        _enforce_host_keys(h, extras)
     if secrets.get("ssh_password"):
         defaults.password = secrets["ssh_password"]
         for h in nr.inventory.hosts.values():
@@ -85,29 +69,49 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     return nr
 
 
-def _layered_extras(obj: Any) -> dict[str, Any]:
-    """A host's or group's netmiko extras over those of its groups (first group wins)."""
-    merged: dict[str, Any] = {}
-    for g in reversed(list(obj.groups)):
-        merged.update(_layered_extras(g))
-    own = obj.connection_options.get("netmiko")
-    merged.update((own.extras if own else None) or {})
-    return merged
-
-
-def _enforce_host_keys(host: Any, defaults: dict[str, Any]) -> None:
-    """Nornir takes a host's extras whole from the first of host, groups, defaults that has
-    any, so a group that sets only ``conn_timeout`` used to drop ``ssh_strict``. Here they
-    are merged, key by key, over the defaults, and host keys are always checked (an
-    inventory that says ``ssh_strict: false`` is refused when it is loaded)."""
+def ssh_options(nr: Any, settings: Settings, secrets: Secrets) -> None:
+    """Each host's ``fleet_ssh`` options: netmiko's extras merged key by key from defaults,
+    groups and host (Nornir itself takes a whole ``extras`` from the first level that has
+    one, so a group's ``key_file`` would drop the defaults' host key settings), our safe
+    defaults below them, the key passphrase from the secrets."""
     from nornir.core.inventory import ConnectionOptions
 
-    own = host.connection_options.get("netmiko")
-    extras = {**defaults, **_layered_extras(host), "ssh_strict": True, "auto_connect": False}
-    host.connection_options["netmiko"] = ConnectionOptions(
-        hostname=own.hostname if own else None, port=own.port if own else None,
-        username=own.username if own else None, password=own.password if own else None,
-        platform=own.platform if own else None, extras=extras)
+    from tasks.plugin import CONNECTION
+
+    base = {"ssh_strict": True,                    # never accept an unknown host key
+            "system_host_keys": True,
+            "conn_timeout": float(settings["timeouts.connect"]),
+            "auth_timeout": float(settings["timeouts.connect"]),
+            "use_keys": False, "allow_agent": False}
+    defaults = nr.inventory.defaults
+    for h in nr.inventory.hosts.values():
+        extras = dict(base)
+        fields: dict[str, Any] = {}
+        for layer in [defaults, *reversed(h.extended_groups()), h]:
+            for name in ("netmiko", CONNECTION):
+                co = layer.connection_options.get(name)
+                if co is None:
+                    continue
+                extras.update(co.extras or {})
+                for f in ("hostname", "port", "username", "password", "platform"):
+                    if getattr(co, f) is not None:
+                        fields[f] = getattr(co, f)
+        if extras.get("key_file") and "use_keys" not in _explicit(h, defaults):
+            extras["use_keys"] = True
+        if secrets.get("ssh_key_passphrase"):
+            extras.setdefault("passphrase", secrets["ssh_key_passphrase"])
+        extras["ssh_strict"] = True                # whatever a group says (refused at load too)
+        fields.setdefault("platform", "linux")
+        h.connection_options[CONNECTION] = ConnectionOptions(extras=extras, **fields)
+
+
+def _explicit(h: Any, defaults: Any) -> set[str]:
+    """The extras keys the inventory sets itself at any level for this host."""
+    keys: set[str] = set()
+    for layer in [defaults, *h.extended_groups(), h]:
+        for co in layer.connection_options.values():
+            keys.update((co.extras or {}).keys())
+    return keys
 
 
 def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, journal: Journal,
