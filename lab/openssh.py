@@ -49,7 +49,7 @@ def _files(lab: "LabServer", h: HostState, port: int) -> tuple[Path, Path]:
     home = lab.directory / "hosts" / h.name
     etc = home / "sshd"
     etc.mkdir(parents=True, exist_ok=True)
-    env = host_env(lab.directory, h)
+    env = host_env(lab.directory, h, lab.access.prompt)
     (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/bash\napigee:x:0:0:Apigee:{home}:/bin/bash\n"
                                 "sshd:x:105:65534::/run/sshd:/usr/sbin/nologin\n"
                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
