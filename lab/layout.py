@@ -264,6 +264,8 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
             "zero_downtime": {"lb_wait": 0.5},
             "timeouts": {"default": max(60, round(60 * s)), "update": max(120, round(120 * s))}},
     }
+    if access.sudo_password:                   # the runner's root commands go through sudo
+        config["user_defined"]["become"] = "sudo"
     config_path = directory / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     return {"inventory": inv, "config": config_path, "secrets": secrets_path, "known_hosts": known_hosts}
