@@ -2,12 +2,12 @@
 password, key-only login (an encrypted key, its passphrase a secret), a bastion host through
 which alone the others are reached, and a custom prompt (time stamps, colours).
 
-And three judgements about access and long commands (rules 13-15):
-13 a secret typed at a prompt it does not belong to (the repository password at sudo's
+And three judgements about access and long commands (rules 14-16):
+14 a secret typed at a prompt it does not belong to (the repository password at sudo's
    prompt, the become password at the bootstrap's);
-14 a long command (update.sh, setup.sh, a bootstrap, db_upgrade, setup-replication) whose
+15 a long command (update.sh, setup.sh, a bootstrap, db_upgrade, setup-replication) whose
    process died before it ended: a hang-up or a signal cut it mid-way;
-15 the same long command running twice at once on a node.
+16 the same long command running twice at once on a node.
 """
 from __future__ import annotations
 
@@ -51,19 +51,19 @@ def long_command(cmd: str, argv: list[str]) -> bool:
 
 
 def wrong_prompt(st: LabState, host: str, typed: str | None, owner: str, where: str) -> None:
-    """Rule 13: ``typed`` at the prompt of ``owner`` (a secret name) is another secret."""
+    """Rule 14: ``typed`` at the prompt of ``owner`` (a secret name) is another secret."""
     if not typed:
         return
     for name, value in st.secrets.items():
         if name != owner and value and typed == value:
-            st.violate(13, host, f"{name} typed at {where}")
+            st.violate(14, host, f"{name} typed at {where}")
 
 
 def started(st: LabState, running: dict[tuple[str, str], int], host: str, line: str) -> None:
-    """Rule 15: a long command already running on the node is started again."""
+    """Rule 16: a long command already running on the node is started again."""
     key = (host, line)
     if running.get(key):
-        st.violate(15, host, f"`{line}` started while the same command was still running")
+        st.violate(16, host, f"`{line}` started while the same command was still running")
     running[key] = running.get(key, 0) + 1
 
 
@@ -72,8 +72,8 @@ def ended(running: dict[tuple[str, str], int], host: str, line: str) -> None:
 
 
 def killed(st: LabState, host: str, line: str) -> None:
-    """Rule 14: the command's process went away before it ended."""
-    st.violate(14, host, f"`{line}` killed mid-way (hang-up or signal), the node left half done")
+    """Rule 15: the command's process went away before it ended."""
+    st.violate(15, host, f"`{line}` killed mid-way (hang-up or signal), the node left half done")
 
 
 # --- keys and the bastion -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The verdict: the twelve judgements of issue 3 over what the runner did to the lab.
+"""The verdict: the judgements of issues 3 and 11 over what the runner did to the lab.
 
 Rules 1-4, 8, 11 and the "updated" half of 12 are recorded live by the commands; 7 and 10
 are computed from counters and logs; 5, 6, 9 and the "left registered" half of 12 are
@@ -30,9 +30,10 @@ RULES = {
     10: "secret seen in a remote command line or shell history",
     11: "update.sh before the node was prepared",
     12: "rollback standby updated, or left registered after it was retired",
-    13: "secret typed at a prompt it does not belong to",
-    14: "long command (update.sh, setup.sh, bootstrap, db_upgrade, replication) killed mid-way",
-    15: "the same long command running twice at once on a node",
+    13: "broker drained or updated while its 5672 is open to other hosts",
+    14: "secret typed at a prompt it does not belong to",
+    15: "long command (update.sh, setup.sh, bootstrap, db_upgrade, replication) killed mid-way",
+    16: "the same long command running twice at once on a node",
 }
 # Passwords may never appear in an emulated command's argv; the repository user may (it is
 # passed as ``apigeeuser=`` to the bootstrap, as the vendor documents).

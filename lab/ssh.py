@@ -63,6 +63,7 @@ class HostSSH(asyncssh.SSHServer):
         return not self.lab.access.ssh_keys
 
     def validate_password(self, username: str, password: str) -> bool:
+        self.host.logins += 1
         return (self._reachable() and username == "apigee"
                 and password == self.lab.state.secrets["ssh_password"])
 
@@ -70,6 +71,7 @@ class HostSSH(asyncssh.SSHServer):
         return self.lab.access.ssh_keys
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        self.host.logins += 1
         return (self._reachable() and username == "apigee"
                 and key.public_data == self.lab.client_public.public_data)
 

@@ -91,6 +91,7 @@ class HostState:
     pg_synced: bool = True                       # standby/rollback: replication set up
     updates: list[str] = field(default_factory=list)   # update codes run, in order
     retired: bool = False
+    logins: int = 0                              # passwords offered to the SSH server
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def has(self, code: str) -> bool:
@@ -216,6 +217,7 @@ class LabState:
                 "selinux": h.selinux, "yum": [list(y) for y in h.yum], "queue": h.queue,
                 "buffer": h.buffer, "pg_epoch": h.pg_epoch, "pg_data_version": h.pg_data_version,
                 "pg_synced": h.pg_synced, "updates": list(h.updates), "retired": h.retired,
+                "logins": h.logins,
             }
         return {
             "hosts": hosts,

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from lab.commands.postgres import check_master_data
-from lab.commands.system import blocked
+from lab.commands.system import OUTSIDE, blocked
 from lab.state import HostState, LabState
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ CONSUME = 40         # messages a Qpid Server moves into PostgreSQL per tick
 LB_CHECK = 0.2       # seconds between load-balancer health checks (< lb_wait in config.yaml)
 # An all-in-one node's own MP also holds back while its broker is blocked for everyone else:
 # the vendor's 1-node procedure has no other way to drain (documented simplification).
-OUTSIDE = "10.255.255.254"
 STUCK = 17           # messages an undrainable broker never lets go of
 
 

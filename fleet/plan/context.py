@@ -9,6 +9,7 @@ from typing import Iterable, TypeVar
 
 from fleet.components import SERVICES, SERVER_TYPES, UPDATE_CODE
 from fleet.model import CHECK, HTTP, PAUSE, POLL, SHELL, Node, Prompt, Request, Step
+from fleet.plan.quote import q
 from fleet.settings import Settings
 
 MAINTENANCE, ZERO_DOWNTIME = "maintenance", "zero-downtime"
@@ -71,7 +72,7 @@ class Context:
 
     def service(self, node: Node, service: str, verb: str, action: str | None = None,
                 extra: str = "", kind: str = SHELL, expect: Iterable[str] = ()) -> Step:
-        cmd = f"{node.apigee_root}/apigee-service/bin/apigee-service {service} {verb}"
+        cmd = f"{q(node.apigee_root)}/apigee-service/bin/apigee-service {service} {verb}"
         if extra:
             cmd += f" {extra}"
         return self.step(node, action or verb, self.root(cmd), kind=kind, expect=tuple(expect))
@@ -80,23 +81,24 @@ class Context:
         return self.service(node, SERVICES[component], verb, action or f"{verb}_{component}")
 
     def all_cmd(self, node: Node, verb: str) -> str:
-        return self.root(f"{node.apigee_root}/apigee-service/bin/apigee-all {verb}")
+        return self.root(f"{q(node.apigee_root)}/apigee-service/bin/apigee-all {verb}")
 
     def update(self, node: Node, components: Iterable[str]) -> Step:
         codes = {UPDATE_CODE[c] for c in components}
         ordered = ",".join(c for c in UPDATE_CODE_ORDER if c in codes)
-        cmd = f"{node.apigee_root}/apigee-setup/bin/update.sh -c {ordered} -f {node.config_file}"
+        cmd = (f"{q(node.apigee_root)}/apigee-setup/bin/update.sh -c {ordered} "
+               f"-f {q(node.config_file)}")
         return self.step(node, "update", self.root(cmd))
 
     def iptables(self, node: Node, op: str, rule: str) -> str:
         return self.root(f"iptables {op} INPUT {rule}")
 
     def qpid_rule(self, node: Node) -> str:
-        iface = self.settings["firewall_interface"]
-        return f"-p tcp --destination-port 5672 ! -s {node.address} -i {iface} -j DROP"
+        iface = q(self.settings["firewall_interface"])
+        return f"-p tcp --destination-port 5672 ! -s {q(node.address)} -i {iface} -j DROP"
 
     def router_rule(self) -> str:
-        return f"-i {self.settings['firewall_interface']} -p tcp --dport 15999 -j REJECT"
+        return f"-i {q(self.settings['firewall_interface'])} -p tcp --dport 15999 -j REJECT"
 
     # --- checks ---------------------------------------------------------------------------
     def check(self, node: Node, action: str, command: str, expect: Iterable[str] = ()) -> Step:
@@ -145,20 +147,20 @@ class Context:
     def bootstrap(self, node: Node, version: str) -> list[Step]:
         """Fetch and run bootstrap_VERSION.sh; the password is answered at its prompt."""
         repo = self.settings["repository"]
-        d = node.download_dir
-        script = f"bootstrap_{version}.sh"
+        d = q(node.download_dir)
+        script = q(f"bootstrap_{version}.sh")
         user_in = ((REPO_USER_VAR, "repo_user"),)
         prompt = (Prompt(PASSWORD_PROMPT, "repo_password"),)
-        java = f" JAVA_FIX={repo['java_fix']}" if repo["java_fix"] else ""
+        java = f" JAVA_FIX={q(repo['java_fix'])}" if repo["java_fix"] else ""
         if repo["mode"] == "tar":
             fetch = self.step(node, "fetch_bootstrap",
-                              f"mkdir -p {d}/repos && tar -xzf {repo['archive']} -C {d}/repos")
+                              f"mkdir -p {d}/repos && tar -xzf {q(repo['archive'])} -C {d}/repos")
             run = self.step(node, "bootstrap", self.root(
                 f'bash {d}/repos/{script} apigeeprotocol="file://" '
                 f"apigeerepobasepath={d}/repos{java}"))
             return [fetch, run]
         if repo["mode"] == "mirror":
-            host = repo["mirror_host"]
+            host = q(repo["mirror_host"])
             fetch = self.step(
                 node, "fetch_bootstrap",
                 f"printf 'user = \"%s:%s\"\\n' \"${REPO_USER_VAR}\" \"${REPO_PASSWORD_VAR}\" "

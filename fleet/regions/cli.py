@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="give up on one long-running operation after this (default 3600)")
         x.add_argument("--poll-interval", type=float, default=10.0, metavar="SEC",
                        help="operation poll interval (default 10)")
+        x.add_argument("--retries", type=int, default=6, metavar="N",
+                       help="tries of a call answered 429 or 5xx (default 6); the Apigee "
+                            "org lock is retried until --op-timeout")
+        x.add_argument("--retry-delay", type=float, default=1.0, metavar="SEC",
+                       help="first back-off, doubled on each retry up to 60 s (default 1)")
     return p
 
 
@@ -148,6 +153,7 @@ def _confirm(a: argparse.Namespace, plan: Plan) -> None:
 
 def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     from fleet.regions.client import Apis
+    from fleet.regions.draining import drain_history
     from fleet.regions.executor import Executor
     from fleet.regions.live import read_state
     from fleet.regions.progress import make_progress
@@ -157,8 +163,9 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     endpoint = inp.endpoint or os.environ.get("FLEET_GCP_ENDPOINT") or None
     if a.snapshot and not (a.dry_run or a.plan_out):
         raise InputError("--snapshot is for planning only: use it with --dry-run or --plan-out")
-    if a.op_timeout <= 0 or a.poll_interval <= 0:
-        raise InputError("--op-timeout and --poll-interval must be positive")
+    if a.op_timeout <= 0 or a.poll_interval <= 0 or a.retry_delay <= 0 or a.retries < 1:
+        raise InputError("--op-timeout, --poll-interval, --retry-delay and --retries must be "
+                         "positive")
     apis = None
     if a.snapshot:
         try:
@@ -167,7 +174,9 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
             raise InputError(f"--snapshot {a.snapshot}: {exc}") from None
     else:
         from fleet.regions.client import ApiCallError
-        apis = _apis(Apis, endpoint)
+        from fleet.regions.client import RetryPolicy
+        apis = _apis(Apis, endpoint, RetryPolicy(a.retries, a.retry_delay,
+                                                 max(a.retry_delay, 60.0), a.op_timeout))
         try:
             state = read_state(apis, inp)
         except (ApiCallError, OSError) as exc:
@@ -190,7 +199,9 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     progress = make_progress(out)
     try:
         assert apis is not None
-        ok = Executor(apis, plan, journal, progress).run(["region", *argv])
+        history = drain_history(Path(a.reports), plan.target) if a.command == "remove" else {}
+        ok = Executor(apis, plan, journal, progress, drain_history=history,
+                      endpoint=endpoint or "").run(["region", *argv])
     finally:
         progress.close()
     if not a.no_reports:
@@ -204,9 +215,9 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     return 0 if ok else 1
 
 
-def _apis(cls: Any, endpoint: str | None) -> Any:
+def _apis(cls: Any, endpoint: str | None, retry: Any) -> Any:
     try:
-        return cls(endpoint=endpoint)
+        return cls(endpoint=endpoint, retry=retry)
     except Exception as exc:         # DefaultCredentialsError and friends: say what to do
         raise InputError(f"cannot set up Google API clients: {exc} (run `gcloud auth "
                          f"application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or "

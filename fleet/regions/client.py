@@ -7,11 +7,12 @@ against Google (``google.auth.default()``) or the emulator (``endpoint`` set).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 from fleet.regions import urls
@@ -30,6 +31,63 @@ class ApiCallError(Exception):
 
 class OperationFailed(Exception):
     """A long-running operation finished with an error, or did not finish in time."""
+
+
+# Apigee runs one long-running operation per organization and answers any other mutation
+# with HTTP 400 "the resource is locked by another operation" (terraform-provider-google
+# issues 10979, 10525, 10084): retried like 429 and 5xx, but for as long as the step may run.
+LOCKED = "locked by another operation"
+Notify = Callable[[str], None]
+
+
+def retry_kind(exc: BaseException) -> str | None:
+    """'lock', 'transient' or None (not retried): what a failed call is worth retrying for."""
+    if isinstance(exc, ApiCallError):
+        if exc.status == 400 and LOCKED in exc.message.lower():
+            return "lock"
+        if exc.status == 429 or exc.status >= 500:
+            return "transient"
+        return None
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return "transient"
+    return None
+
+
+class RetryPolicy:
+    """Bounded exponential back-off: `attempts` tries on 429/5xx, the org lock until
+    `lock_seconds` have passed; each wait doubles from `delay` up to `cap`."""
+
+    def __init__(self, attempts: int = 6, delay: float = 1.0, cap: float = 60.0,
+                 lock_seconds: float = 3600.0) -> None:
+        self.attempts, self.delay, self.cap, self.lock_seconds = attempts, delay, cap, lock_seconds
+
+    def run(self, fn: Callable[[], Any], what: str, notify: Notify | None = None,
+            lock_seconds: float | None = None) -> Any:
+        from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential
+
+        limit = self.lock_seconds if lock_seconds is None else lock_seconds
+
+        def stop(rs: RetryCallState) -> bool:
+            exc = rs.outcome.exception() if rs.outcome else None
+            if exc is not None and retry_kind(exc) == "lock":
+                return rs.seconds_since_start >= limit
+            return rs.attempt_number >= self.attempts
+
+        def before_sleep(rs: RetryCallState) -> None:
+            exc = rs.outcome.exception() if rs.outcome else None
+            wait = rs.next_action.sleep if rs.next_action else 0.0
+            if notify is not None:
+                notify(f"retry {rs.attempt_number}: {what}: {_short(exc)}; again in {wait:.1f}s")
+
+        return Retrying(retry=retry_if_exception(lambda e: retry_kind(e) is not None),
+                        stop=stop, sleep=pause, before_sleep=before_sleep, reraise=True,
+                        wait=wait_exponential(multiplier=self.delay, min=self.delay,
+                                              max=self.cap))(fn)
+
+
+def _short(exc: BaseException | None) -> str:
+    text = str(exc)
+    return text.split(" (", 1)[0] if isinstance(exc, ApiCallError) else text
 
 
 CANCEL = threading.Event()      # set on Ctrl-C: every wait ends at its next tick
@@ -82,7 +140,7 @@ class Apis:
     _lock = threading.Lock()
 
     def __init__(self, endpoint: str | None = None, credentials: Any = None,
-                 http_timeout: float = 60.0) -> None:
+                 http_timeout: float = 60.0, retry: RetryPolicy | None = None) -> None:
         from googleapiclient.discovery import build_from_document
         from googleapiclient.discovery_cache import get_static_doc
 
@@ -111,6 +169,29 @@ class Apis:
             self.methods[api] = self._index[api]
         self._local = threading.local()
         self.calls = 0
+        self.retry = retry or RetryPolicy()
+        self._org_locks: dict[str, threading.Lock] = {}
+
+    @contextlib.contextmanager
+    def serial(self, method: str, url: str, notify: Notify | None = None) -> Iterator[None]:
+        """Apigee mutations of one organization one at a time (their call and operation):
+        Apigee locks the org while an operation runs. Other APIs stay parallel."""
+        m = re.match(re.escape(urls.APIGEE) + r"/organizations/([^/?]+)", url)
+        if method == "GET" or m is None:
+            yield
+            return
+        with self._lock:
+            lock = self._org_locks.setdefault(m[1], threading.Lock())
+        if not lock.acquire(blocking=False):
+            if notify is not None:
+                notify(f"waiting for organization {m[1]}'s other Apigee operation")
+            while not lock.acquire(timeout=0.2):
+                if CANCEL.is_set():
+                    raise OperationFailed("interrupted by the operator")
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _http(self) -> Any:
         """httplib2 is not thread-safe: one authorized Http per thread."""
@@ -143,8 +224,29 @@ class Apis:
             params[key] = _typed(best.params.get(key, {}).get("type"), value)
         return best, params
 
-    def call(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Make one API call; an HTTP error becomes ApiCallError with Google's message."""
+    def call(self, method: str, url: str, body: dict[str, Any] | None = None,
+             notify: Notify | None = None, lock_seconds: float | None = None
+             ) -> dict[str, Any]:
+        """One API call, retried with back-off on 429, 5xx and the Apigee org lock."""
+        return self.retry.run(lambda: self._call_once(method, url, body),
+                              f"{method} {url.split('?', 1)[0].rsplit('/', 1)[-1]}",
+                              notify, lock_seconds)
+
+    def list(self, url: str, key: str, notify: Notify | None = None) -> list[Any]:
+        """Every page of a list call (Apigee and Compute both page with nextPageToken)."""
+        out: list[Any] = []
+        page = None
+        while True:
+            sep = "&" if "?" in url else "?"
+            got = self.call("GET", url + (f"{sep}pageToken={page}" if page else ""),
+                            notify=notify)
+            out += got.get(key) or []
+            page = got.get("nextPageToken")
+            if not page:
+                return out
+
+    def _call_once(self, method: str, url: str, body: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
         from googleapiclient.errors import HttpError
 
         m, params = self.resolve(method, url)
@@ -162,17 +264,18 @@ class Apis:
             raise ApiCallError(exc.resp.status, _message(exc), method, url) from None
         return out if isinstance(out, dict) else {"items": out}
 
-    def get(self, url: str) -> dict[str, Any] | None:
+    def get(self, url: str, notify: Notify | None = None) -> dict[str, Any] | None:
         """GET, with 404 as None: the existence check of every step."""
         try:
-            return self.call("GET", url)
+            return self.call("GET", url, notify=notify)
         except ApiCallError as exc:
             if exc.status == 404:
                 return None
             raise
 
     def wait(self, op: dict[str, Any], timeout: float, interval: float,
-             progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+             progress: Callable[[str], None] | None = None,
+             notify: Notify | None = None) -> dict[str, Any]:
         """Poll a long-running operation of any of the four APIs until done or timeout."""
         url = operation_url(op)
         if url is None:
@@ -185,7 +288,7 @@ class Apis:
             if progress:
                 progress(f"{operation_state(op)} {time.monotonic() - start:.0f}s")
             pause(interval)
-            op = self.call("GET", url)
+            op = self.call("GET", url, notify=notify)
         err = operation_error(op)
         if err:
             raise OperationFailed(f"operation {op.get('name')} failed: {err}")

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from fleet.model import PAUSE, Plan, Step
 from fleet.regions import steps as actions
+from fleet.regions.draining import left_to_wait
 from fleet.regions.client import CANCEL, ApiCallError, Apis, OperationFailed, pause
 from fleet.regions.progress import PlainProgress
 from fleet.run.journal import Journal, step_key
@@ -20,9 +21,13 @@ from fleet.run.journal import Journal, step_key
 
 class Executor:
     def __init__(self, apis: Apis, plan: Plan, journal: Journal, progress: PlainProgress,
-                 sleep: Callable[[float], None] = pause) -> None:
+                 sleep: Callable[[float], None] = pause,
+                 drain_history: dict[str, float] | None = None, endpoint: str = "") -> None:
         self.apis, self.plan, self.journal, self.progress = apis, plan, journal, progress
         self.sleep = sleep
+        self.endpoint = endpoint
+        # region -> when its backend left the load balancer (earlier runs, then this one)
+        self.drain_started: dict[str, float] = dict(drain_history or {})
         self.counts = {"ok": 0, "unchanged": 0, "failed": 0, "not_run": 0}
         self._lock = threading.Lock()          # host chains of a batch count concurrently
 
@@ -33,7 +38,7 @@ class Executor:
     def run(self, argv: list[str] | None = None) -> bool:
         self.journal.event("run_start", run_id=self.journal.run_id, plan_digest=self.plan.digest(),
                            argv=list(argv or []), resumed=False, mode=self.plan.mode,
-                           target=self.plan.target)
+                           target=self.plan.target, endpoint=self.endpoint or "google")
         ok = True
         for wi, wave in enumerate(self.plan.waves):
             if not ok:
@@ -79,15 +84,16 @@ class Executor:
         self.journal.event("step_start", start=start, **base)
         self.progress.start(key, step)
         error, changed = None, True
+        extra: dict[str, Any] = {}
         try:
-            if step.kind == PAUSE and not self.counts["ok"]:
-                changed, output = False, "nothing changed before it: no wait needed"
-            elif step.kind == PAUSE:
-                self._pause(key, step)
-                output = f"waited {step.timeout:g}s"
+            if step.kind == PAUSE:
+                changed, output = self._drain_wait(key, step)
             else:
-                ctx = actions.Context(self.apis, step, lambda t: self.progress.poll(key, step, t))
+                ctx = actions.Context(self.apis, step, lambda t: self.progress.poll(key, step, t),
+                                      lambda t: self._note(key, step, t))
                 changed, output = actions.run(ctx)
+                if step.action == "backend_remove" and changed:
+                    extra["drain_started"] = self.drain_started[host] = time.time()
             status = "ok"
         except (ApiCallError, OperationFailed, actions.StepRefused, ValueError) as exc:
             status, output, error = "failed", "", str(exc)
@@ -96,12 +102,28 @@ class Executor:
         end = time.time()
         self._count("failed" if error else ("ok" if changed else "unchanged"))
         self.journal.event("step_end", start=start, end=end, status=status,
-                           output=output[:500], error=error, changed=changed, **base)
+                           output=output[:500], error=error, changed=changed, **extra, **base)
         self.progress.end(key, step, status, error or output, end - start)
         return error is None
 
-    def _pause(self, key: str, step: Step) -> None:
-        deadline = time.monotonic() + step.timeout
+    def _note(self, key: str, step: Step, text: str) -> None:
+        """A retry or a wait for the org lock: always shown, and kept in the journal."""
+        self.journal.event("step_note", key=key, host=step.host, action=step.action, text=text)
+        self.progress.note(key, step, text)
+
+    def _drain_wait(self, key: str, step: Step) -> tuple[bool, str]:
+        """Wait out connection draining from when the backends left, in this run or in an
+        earlier, interrupted one: nothing is deleted while requests may still drain."""
+        regions = [s.host for _, _, s in self.plan.iter_steps() if s.action == "backend_remove"]
+        left, why = left_to_wait(step.timeout, regions, self.drain_started)
+        self.progress.note(key, step, why)
+        if left <= 0:
+            return False, why
+        self._pause(key, step, left)
+        return True, f"{why}; waited {left:.1f}s"
+
+    def _pause(self, key: str, step: Step, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             self.progress.poll(key, step, f"{left:.0f}s left")
             self.sleep(min(left, 5.0))

@@ -9,25 +9,13 @@ from fleet.regions.inputs import RegionInputs
 from fleet.regions.snapshot import OrgState
 
 
-def _pages(apis: Apis, url: str, key: str, token: str = "nextPageToken") -> list[Any]:
-    out: list[Any] = []
-    page = None
-    while True:
-        sep = "&" if "?" in url else "?"
-        got = apis.call("GET", url + (f"{sep}pageToken={page}" if page else ""))
-        out += got.get(key) or []
-        page = got.get(token)
-        if not page:
-            return out
-
-
 def instance_view(inst: dict[str, Any]) -> dict[str, Any]:
     return {k: inst.get(k) for k in ("location", "ipRange", "state", "host",
                                      "serviceAttachment") if inst.get(k) is not None}
 
 
 def read_attachments(apis: Apis, org: str, instance: str) -> dict[str, str]:
-    atts = _pages(apis, f"{urls.instance(org, instance)}/attachments", "attachments")
+    atts = apis.list(f"{urls.instance(org, instance)}/attachments", "attachments")
     return {a["environment"]: a["name"] for a in atts}
 
 
@@ -36,7 +24,7 @@ def read_state(apis: Apis, inp: RegionInputs) -> OrgState:
     o = apis.call("GET", urls.org(inp.org))
     st = OrgState(org=inp.org, billing_type=str(o.get("billingType") or "SUBSCRIPTION"),
                   environments=sorted(o.get("environments") or []))
-    for inst in _pages(apis, f"{urls.org(inp.org)}/instances", "instances"):
+    for inst in apis.list(f"{urls.org(inp.org)}/instances", "instances"):
         st.instances[inst["name"]] = instance_view(inst)
         st.attachments[inst["name"]] = read_attachments(apis, inp.org, inst["name"])
     net = urls.network(inp.project_number, inp.network)
@@ -44,7 +32,7 @@ def read_state(apis: Apis, inp: RegionInputs) -> OrgState:
     if conns:
         st.peering = {"network": conns[0].get("network"),
                       "reservedPeeringRanges": list(conns[0].get("reservedPeeringRanges") or [])}
-    for a in _pages(apis, urls.compute(inp.project, "global/addresses"), "items"):
+    for a in apis.list(urls.compute(inp.project, "global/addresses"), "items"):
         st.addresses[a["name"]] = {k: a.get(k) for k in ("address", "prefixLength", "purpose",
                                                          "network")}
     for bs in dict.fromkeys(inp.backend_for(r) for r in inp.regions):

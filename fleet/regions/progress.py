@@ -38,6 +38,9 @@ class PlainProgress:
             self._last[key] = now
             self._line(f"{step.host:<14} {step.action:<18} wait   {text}")
 
+    def note(self, key: str, step: Step, text: str) -> None:
+        self._line(f"{step.host:<14} {step.action:<18} note   {text}")
+
     def end(self, key: str, step: Step, status: str, output: str, seconds: float) -> None:
         self._line(f"{step.host:<14} {step.action:<18} {status:<6} {output} ({seconds:.1f}s)")
 
@@ -71,6 +74,11 @@ class RichProgress(PlainProgress):
             if key in self.tasks:
                 self.progress.update(self.tasks[key],
                                      description=f"{step.host} {step.action}: {text}")
+
+    def note(self, key: str, step: Step, text: str) -> None:
+        with self._lock:
+            self.console.print(f"[yellow]note  [/yellow] {step.host:<14} {step.action:<18} "
+                               f"{text}", highlight=False)
 
     def end(self, key: str, step: Step, status: str, output: str, seconds: float) -> None:
         colour = {"ok": "green", "failed": "red"}.get(status, "yellow")

@@ -31,6 +31,10 @@ class Context:
     apis: Apis
     step: Step
     poll: Callable[[str], None]
+    notify: Callable[[str], None] = lambda text: None     # retries and lock waits: shown
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.step.timeout
 
     @property
     def url(self) -> str:
@@ -40,9 +44,35 @@ class Context:
     def body(self) -> dict[str, Any]:
         return copy.deepcopy(dict(self.step.request.body)) if self.step.request else {}
 
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
     def call(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        op = self.apis.call(method, url, body)
-        return self.apis.wait(op, self.step.timeout, self.step.interval or 1.0, self.poll)
+        """Call and wait out its operation; Apigee ones one at a time per organization."""
+        with self.apis.serial(method, url, self.notify):
+            op = self.apis.call(method, url, body, self.notify, lock_seconds=self.left())
+            return self.apis.wait(op, self.step.timeout, self.step.interval or 1.0, self.poll,
+                                  self.notify)
+
+    def get(self, url: str) -> dict[str, Any] | None:
+        return self.apis.get(url, self.notify)
+
+    def read(self, url: str) -> dict[str, Any]:
+        return self.apis.call("GET", url, notify=self.notify)
+
+    def list(self, url: str, key: str) -> list[Any]:
+        return self.apis.list(url, key, self.notify)
+
+    def create(self, url: str, body: dict[str, Any]) -> bool:
+        """POST; a 409 means an earlier, retried request made it: not an error."""
+        try:
+            self.call("POST", url, body)
+            return True
+        except ApiCallError as exc:
+            if exc.status != 409:
+                raise
+            self.notify(f"{exc.message}: taking it as created")
+            return False
 
 
 def _base(url: str) -> str:
@@ -65,7 +95,7 @@ def _resolve(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         if (kind, name) not in cache:
             url = (urls.instance(p, name) if kind == "instance"
                    else urls.compute(p, f"global/addresses/{name}"))
-            cache[(kind, name)] = ctx.apis.get(url) or {}
+            cache[(kind, name)] = ctx.get(url) or {}
         got = cache[(kind, name)]
         if kind == "address":
             if not got.get("address"):
@@ -84,15 +114,15 @@ def create_named(ctx: Context) -> Result:
     rid = body.get("name") or _query(ctx.url, "keyRingId") or _query(ctx.url, "cryptoKeyId")
     if not rid:
         raise ValueError(f"no resource id in {ctx.step.command}")
-    if ctx.apis.get(f"{_base(ctx.url)}/{rid}") is not None:
+    if ctx.get(f"{_base(ctx.url)}/{rid}") is not None:
         return False, f"{rid} already exists"
-    ctx.call("POST", ctx.url, _resolve(ctx, body))
+    ctx.create(ctx.url, _resolve(ctx, body))
     return True, f"{rid} created"
 
 
 def kms_iam_bind(ctx: Context) -> Result:
     key = ctx.url.rsplit(":", 1)[0]
-    policy = ctx.apis.call("GET", f"{key}:getIamPolicy")
+    policy = ctx.read(f"{key}:getIamPolicy")
     bindings = policy.setdefault("bindings", [])
     missing = 0
     for want in ctx.body["policy"]["bindings"]:
@@ -107,13 +137,13 @@ def kms_iam_bind(ctx: Context) -> Result:
                 missing += 1
     if not missing:
         return False, "binding already present"
-    ctx.apis.call("POST", ctx.url, {"policy": policy})      # carries the etag read above
+    ctx.call("POST", ctx.url, {"policy": policy})           # carries the etag read above
     return True, f"granted {urls.KMS_ROLE}"
 
 
 def peering_update(ctx: Context) -> Result:
     body = ctx.body
-    conns = ctx.apis.call("GET", urls.connection(body["network"])).get("connections") or []
+    conns = ctx.read(urls.connection(body["network"])).get("connections") or []
     if not conns:
         raise StepRefused(f"no service networking connection on {body['network']}")
     live = list(conns[0].get("reservedPeeringRanges") or [])
@@ -127,43 +157,51 @@ def peering_update(ctx: Context) -> Result:
 
 
 def instance_create(ctx: Context) -> Result:
+    """States are the API's enum (CREATING, ACTIVE, DELETING, UPDATING): one being deleted
+    is waited out and created again, one being created or updated is waited for."""
     body = ctx.body
     url = f"{ctx.url}/{body['name']}"
-    inst = ctx.apis.get(url)
+    inst = ctx.get(url)
     changed = False
-    if inst is not None and inst.get("state") == "FAILED":
-        ctx.poll("deleting the FAILED instance left by an earlier run")
-        ctx.call("DELETE", url)
+    if inst is not None and inst.get("state") == "DELETING":
+        _wait_gone(ctx, url)
         inst = None
     if inst is None:
-        ctx.call("POST", ctx.url, _resolve(ctx, body))
-        changed = True
+        changed = ctx.create(ctx.url, _resolve(ctx, body))
     inst = _wait_instance(ctx, url)
     return changed, (f"{body['name']} {'created' if changed else 'exists'}: {inst['state']}, "
                      f"host {inst.get('host')}")
 
 
 def _wait_instance(ctx: Context, url: str) -> dict[str, Any]:
-    deadline = time.monotonic() + ctx.step.timeout
     while True:
-        inst = ctx.apis.get(url) or {}
+        inst = ctx.get(url) or {}
         state = inst.get("state", "absent")
         if state == "ACTIVE":
             return inst
-        if state in ("FAILED", "absent", "DELETING"):
+        if state in ("absent", "DELETING"):
             raise OperationFailed(f"instance {url.rsplit('/', 1)[-1]} is {state}")
-        if time.monotonic() > deadline:
+        if not ctx.left():
             raise OperationFailed(f"instance not ACTIVE after {ctx.step.timeout:g}s ({state})")
         ctx.poll(f"instance {state}")
         pause(ctx.step.interval or 1.0)
 
 
+def _wait_gone(ctx: Context, url: str) -> None:
+    while ctx.get(url) is not None:                  # Apigee: gone once the op is done
+        if not ctx.left():
+            raise OperationFailed(f"{url.rsplit('/', 1)[-1]} still there after "
+                                  f"{ctx.step.timeout:g}s")
+        ctx.poll(f"waiting for {url.rsplit('/', 1)[-1]} to be deleted")
+        pause(ctx.step.interval or 1.0)
+
+
 def attach_env(ctx: Context) -> Result:
     env = ctx.body["environment"]
-    atts = ctx.apis.call("GET", ctx.url).get("attachments") or []
-    if any(a.get("environment") == env for a in atts):
+    if any(a.get("environment") == env for a in ctx.list(ctx.url, "attachments")):
         return False, f"{env} already attached"
-    ctx.call("POST", ctx.url, ctx.body)
+    if not ctx.create(ctx.url, ctx.body):
+        return False, f"{env} already attached"
     return True, f"{env} attached"
 
 
@@ -175,7 +213,7 @@ def _patch_backends(ctx: Context, change: Callable[[dict[str, Any]], dict[str, A
                     ) -> Result:
     """Read-modify-write with the fingerprint; retry if another region patched first."""
     for _ in range(5):
-        bs = ctx.apis.call("GET", ctx.url)
+        bs = ctx.read(ctx.url)
         patch = change(bs)
         if patch is None:
             return False, "already done"
@@ -234,18 +272,18 @@ def drain_enable(ctx: Context) -> Result:
 def detach_env(ctx: Context) -> Result:
     inst_url, att = ctx.url.rsplit("/attachments/", 1)
     org = inst_url.split("/instances/")[0]
-    if ctx.apis.get(inst_url) is None:
+    if ctx.get(inst_url) is None:
         return False, "instance already gone"
-    atts = ctx.apis.call("GET", f"{inst_url}/attachments").get("attachments") or []
-    mine = next((a for a in atts if a.get("name") == att), None)
+    mine = next((a for a in ctx.list(f"{inst_url}/attachments", "attachments")
+                 if a.get("name") == att), None)
     if mine is None:
         return False, "already detached"
     env = mine["environment"]
-    others = [i["name"] for i in ctx.apis.call("GET", f"{org}/instances").get("instances") or []
+    others = [i["name"] for i in ctx.list(f"{org}/instances", "instances")
               if f"{org}/instances/{i['name']}" != inst_url and i.get("state") == "ACTIVE"]
     if not any(env in {a.get("environment") for a in
-                       ctx.apis.call("GET", f"{org}/instances/{o}/attachments")
-                       .get("attachments") or []} for o in others):
+                       ctx.list(f"{org}/instances/{o}/attachments", "attachments")}
+               for o in others):
         raise StepRefused(f"environment {env} is attached to no other ACTIVE instance: "
                           f"refusing to leave it unserved")
     ctx.call("DELETE", ctx.url)
@@ -253,16 +291,16 @@ def detach_env(ctx: Context) -> Result:
 
 
 def delete_if_exists(ctx: Context) -> Result:
-    got = ctx.apis.get(ctx.url)
+    got = ctx.get(ctx.url)
     if got is None:
         return False, "already gone"
     if got.get("state") != "DELETING":
-        ctx.call("DELETE", ctx.url)
-    deadline = time.monotonic() + ctx.step.timeout
-    while ctx.apis.get(ctx.url) is not None:           # Apigee: gone once the op is done
-        if time.monotonic() > deadline:
-            raise OperationFailed(f"{ctx.url.rsplit('/', 1)[-1]} still there")
-        pause(ctx.step.interval or 1.0)
+        try:
+            ctx.call("DELETE", ctx.url)
+        except ApiCallError as exc:
+            if exc.status != 404:                      # a retried delete that made it
+                raise
+    _wait_gone(ctx, ctx.url)
     return True, f"{ctx.url.rsplit('/', 1)[-1]} deleted"
 
 

@@ -100,6 +100,7 @@ def ssh_options(nr: Any, settings: Settings, secrets: Secrets) -> None:
             extras["use_keys"] = True
         if secrets.get("ssh_key_passphrase"):
             extras.setdefault("passphrase", secrets["ssh_key_passphrase"])
+        extras["ssh_strict"] = True                # whatever a group says (refused at load too)
         fields.setdefault("platform", "linux")
         h.connection_options[CONNECTION] = ConnectionOptions(extras=extras, **fields)
 
@@ -187,14 +188,21 @@ def _finish_running_steps(ctx: Any) -> None:
     node. A second Ctrl-C stops waiting (its SSH sessions are then closed under it)."""
     ctx.stop.set()
     if ctx.running:
-        print(f"\ninterrupted: letting {ctx.running} running step(s) finish, no new step starts "
-              "(Ctrl-C again to stop waiting)", file=sys.stderr, flush=True)
+        _say(f"\ninterrupted: letting {ctx.running} running step(s) finish, no new step starts "
+             "(Ctrl-C again to stop waiting)")
     try:
         ctx.wait_idle()
     except KeyboardInterrupt:
         ctx.abandoned = True
-        print("stopped waiting: the steps still running are cut off and not recorded as done",
-              file=sys.stderr, flush=True)
+        _say("stopped waiting: the steps still running are cut off and not recorded as done")
+
+
+def _say(text: str) -> None:
+    """A line for the operator; a terminal that is gone (SIGHUP) must not end the wait."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        pass
 
 
 def _dispatch(task: Any, ctx: Any, wave: str, wi: int, bi: int,

@@ -10,12 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from fleet import signals
 from fleet.errors import InputError
 from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
-from fleet.run.journal import Journal, new_run_id, read_events, write_hosts_json
+from fleet.run.journal import JOURNAL, Journal, new_run_id, read_events, write_hosts_json
 from fleet.run.progress import make_progress
 from fleet.secrets import load_secrets, needed, require
 from fleet.settings import Settings
@@ -73,12 +74,19 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         if stored.digest() != plan.digest():
             raise InputError(f"--resume {args.resume}: the plan changed since that run "
                              f"(inventory, config or code); start a new run instead")
-        done = journal.completed()
+        done = journal.completed(stored)
         attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
     else:
-        journal = Journal.create(base, new_run_id(), secrets.mask(plan.dumps()))
-        write_hosts_json(journal.folder, nodes)
+        try:
+            journal = Journal.create(base, new_run_id(), plan.dumps())
+            write_hosts_json(journal.folder, nodes)
+        except OSError as exc:
+            raise InputError(f"--reports {base}: cannot create a run folder there: "
+                             f"{exc.strerror or exc}") from None
         attempt = 1
+    if not os.access(journal.folder / JOURNAL if (journal.folder / JOURNAL).exists()
+                     else journal.folder, os.W_OK):
+        raise InputError(f"--reports {base}: {journal.folder} is not writable")
     journal.attempt = attempt
     journal.event("run_start", run_id=journal.run_id, attempt=attempt, resumed=bool(args.resume),
                   plan_digest=plan.digest(), mode=plan.mode, selection=sel.to_json(),
@@ -89,8 +97,8 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
     try:
         with progress:
             out = execute_plan(plan, nr, settings, secrets, journal, done, progress.on_event)
-    except KeyboardInterrupt:
-        journal.event("run_end", status="interrupted")
+    except KeyboardInterrupt as exc:
+        journal.event("run_end", status="interrupted", signal=signals.name(exc))
         reports.write()
         raise
     except Exception as exc:            # a fault of the runner itself: the run still ends on record

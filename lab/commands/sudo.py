@@ -1,6 +1,6 @@
 """sudo's password check on a lab host started with ``--sudo-password`` (lab/layout.py's sudo
 stub calls it on the terminal): three tries, ``Sorry, try again.`` between them, as sudo does.
-Anything else typed at its prompt that is one of the lab's secrets breaks rule 13."""
+Anything else typed at its prompt that is one of the lab's secrets breaks rule 14."""
 from __future__ import annotations
 
 from lab.access import wrong_prompt

@@ -65,6 +65,25 @@ def blocked(st: LabState, h: HostState, port: int, src: str) -> bool:
     return False
 
 
+OUTSIDE = "10.255.255.254"      # a client that is no host of the installation
+
+
+def open_to(st: LabState, h: HostState, port: int) -> list[str]:
+    """Other hosts (or 'outside' clients) that can still reach ``port`` on the host."""
+    others = [(x.name, x.address) for x in st.hosts.values() if x is not h]
+    return [name for name, addr in others + [("outside", OUTSIDE)]
+            if not blocked(st, h, port, addr)]
+
+
+def judge_broker_closed(st: LabState, h: HostState, what: str) -> None:
+    """Rule 13: a broker is drained and updated only while 5672 is closed to every other
+    host; open, MPs keep filling it, so the drain never ends or ends by chance."""
+    reach = open_to(st, h, 5672)
+    if reach:
+        st.violate(13, h.name, f"{what} while its 5672 is open to {', '.join(reach[:3])}"
+                               + (" ..." if len(reach) > 3 else ""))
+
+
 def _listing(h: HostState, numeric: bool) -> list[str]:
     out = []
     for chain in ("INPUT", "FORWARD", "OUTPUT"):
@@ -212,6 +231,7 @@ async def qpid_stat(ctx: Ctx) -> int:
     if "-q" not in ctx.argv:
         ctx.err("Usage: qpid-stat [OPTIONS] [broker-addr]  (the lab supports -q)")
         return 1
+    judge_broker_closed(ctx.st, h, "broker drain polled (qpid-stat -q)")
     head = ["queue", "dur", "autoDel", "excl", "msg", "msgIn", "msgOut", "bytes", "bytesIn",
             "bytesOut", "cons", "bind"]
     rows = [[ANALYTICS_QUEUE, "Y", "", "", str(h.queue), str(h.queue_in), str(h.queue_out),

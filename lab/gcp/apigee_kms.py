@@ -46,10 +46,15 @@ def apigee_op_json(op: Op) -> dict[str, Any]:
 
 def get_org(w: World, m: re.Match, q: dict, b: dict) -> Result:
     _org(w, m["org"])
-    return 200, {"name": w.project, "projectId": w.project, "billingType": w.billing_type,
-                 "subscriptionType": "TRIAL" if w.billing_type == "EVALUATION" else "PAID",
-                 "runtimeType": "CLOUD", "state": "ACTIVE",
-                 "authorizedNetwork": w.network, "environments": list(w.environments)}
+    out = {"name": w.project, "projectId": w.project, "billingType": w.billing_type,
+           "subscriptionType": "TRIAL" if w.billing_type == "EVALUATION" else "PAID",
+           "runtimeType": w.runtime_type, "state": "ACTIVE",
+           "environments": list(w.environments)}
+    if w.disable_vpc_peering:
+        out["disableVpcPeering"] = True
+    elif w.runtime_type == "CLOUD":
+        out["authorizedNetwork"] = w.network
+    return 200, out
 
 
 def list_envs(w: World, m: re.Match, q: dict, b: dict) -> Result:
@@ -66,7 +71,7 @@ def get_operation(w: World, m: re.Match, q: dict, b: dict) -> Result:
 
 def list_instances(w: World, m: re.Match, q: dict, b: dict) -> Result:
     _org(w, m["org"])
-    return 200, {"instances": [dict(i) for i in w.instances.values()]} if w.instances else {}
+    return 200, w.page([dict(i) for i in w.instances.values()], q, "instances")
 
 
 def get_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
@@ -144,25 +149,35 @@ def create_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
     if not any(x["role"] == KMS_ROLE and agent in x.get("members", []) for x in bindings):
         raise ApiError(400, f"the Apigee service agent lacks {KMS_ROLE} on {key}",
                        "FAILED_PRECONDITION")
-    ip_range = _pick_ranges(w, name, b)
-    first = ipaddress.ip_network(ip_range.split(",")[0])
+    w.apigee_lock(f"instance {name} is being created")
     tenant = hashlib.sha1(w.project.encode()).hexdigest()[:8]
     inst = {"name": name, "location": loc, "state": "CREATING", "diskEncryptionKeyName": key,
-            "ipRange": ip_range, "peeringCidrRange": "SLASH_22", "port": "443",
-            "createdAt": str(int(time.time() * 1000)), "runtimeVersion": "1-14-0-apigee-4"}
+            "port": "443", "createdAt": str(int(time.time() * 1000)),
+            "runtimeVersion": "1-14-0-apigee-4"}
+    host: str | None = None
+    if w.disable_vpc_peering:
+        if b.get("ipRange"):
+            raise ApiError(400, "ipRange cannot be set for an organization with VPC peering "
+                                "disabled")
+    else:
+        inst.update(ipRange=_pick_ranges(w, name, b), peeringCidrRange="SLASH_22")
+        host = str(ipaddress.ip_network(inst["ipRange"].split(",")[0]).network_address + 2)
     if b.get("consumerAcceptList"):
         inst["consumerAcceptList"] = list(b["consumerAcceptList"])
     w.instances[name] = inst
     w.attachments[name] = {}
 
     def done() -> dict[str, Any]:
-        inst.update(state="ACTIVE", host=str(first.network_address + 2),
-                    serviceAttachment=f"projects/{tenant}-tp/regions/{loc}/serviceAttachments/"
+        if host:
+            inst["host"] = host
+        inst.update(state="ACTIVE", serviceAttachment=f"projects/{tenant}-tp/regions/{loc}/serviceAttachments/"
                                       f"apigee-{loc}-{uuid.uuid4().hex[:4]}")
         return dict(inst)
     op = w.start_op("apigee", done, f"organizations/{w.project}/instances/{name}", "INSERT",
                     fail=w.take_op_fail())
-    op.on_fail = lambda: inst.update(state="FAILED")   # a failed creation stays behind
+    # The enum has no FAILED state; what a failed creation leaves is not documented: the
+    # emulator takes the instance away, so a re-run creates it again.
+    op.on_fail = lambda: (w.instances.pop(name, None), w.attachments.pop(name, None))
     return 200, apigee_op_json(op)
 
 
@@ -171,6 +186,8 @@ def delete_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
     name = m["inst"]
     if name not in w.instances:
         raise ApiError(404, f"instance \"{name}\" not found")
+    w.apigee_lock(f"instance {name} is being deleted")
+    w.check_drained(w.instances[name]["location"], f"instance {name} deleted")
     previous = w.instances[name]["state"]
     w.instances[name]["state"] = "DELETING"
 
@@ -189,7 +206,7 @@ def delete_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
 def list_attachments(w: World, m: re.Match, q: dict, b: dict) -> Result:
     get_instance(w, m, q, b)
     atts = list(w.attachments.get(m["inst"], {}).values())
-    return 200, {"attachments": [dict(a) for a in atts]} if atts else {}
+    return 200, w.page([dict(a) for a in atts], q, "attachments")
 
 
 def create_attachment(w: World, m: re.Match, q: dict, b: dict) -> Result:
@@ -203,6 +220,7 @@ def create_attachment(w: World, m: re.Match, q: dict, b: dict) -> Result:
     atts = w.attachments.setdefault(m["inst"], {})
     if any(a["environment"] == env for a in atts.values()):
         raise ApiError(409, f"environment {env} is already attached to instance {m['inst']}")
+    w.apigee_lock(f"environment {env} is being attached to instance {m['inst']}")
 
     def done() -> dict[str, Any]:
         aid = str(uuid.uuid4())
@@ -218,6 +236,10 @@ def delete_attachment(w: World, m: re.Match, q: dict, b: dict) -> Result:
     atts = w.attachments.get(m["inst"], {})
     if m["att"] not in atts:
         raise ApiError(404, f"attachment {m['att']} not found")
+    w.apigee_lock(f"attachment {m['att']} is being deleted")
+    env_name = atts[m["att"]]["environment"]
+    w.check_drained(w.instances[m["inst"]]["location"],
+                    f"{env_name} detached from {m['inst']}")
 
     def done() -> dict[str, Any]:
         before = w.served_envs()

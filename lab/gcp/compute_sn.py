@@ -133,7 +133,8 @@ def get_address(w: World, m: re.Match, q: dict, b: dict) -> Result:
 
 def list_addresses(w: World, m: re.Match, q: dict, b: dict) -> Result:
     _project(w, m)
-    return 200, {"kind": "compute#addressList", "items": [dict(a) for a in w.addresses.values()]}
+    return 200, w.page([dict(a) for a in w.addresses.values()], q, "items",
+                       kind="compute#addressList")
 
 
 def delete_address(w: World, m: re.Match, q: dict, b: dict) -> Result:
@@ -178,6 +179,8 @@ def _backend_user(w: World, link_tail: str) -> str | None:
 
 def delete_neg(w: World, m: re.Match, q: dict, b: dict) -> Result:
     rest = f"regions/{m['region']}/networkEndpointGroups/{m['name']}"
+    if (m["region"], m["name"]) in w.negs:
+        w.check_drained(m["region"], f"networkEndpointGroup {m['name']} deleted")
     return _delete(w, m, w.negs, (m["region"], m["name"]), rest,
                    lambda: _backend_user(w, f"projects/{w.project}/{rest}"), m["region"])
 
@@ -224,6 +227,8 @@ def delete_igm(w: World, m: re.Match, q: dict, b: dict) -> Result:
             if tail(a.get("target", "")).endswith(f"regions/{region}/instanceGroupManagers/{name}"):
                 return f"projects/{w.project}/regions/{r}/autoscalers/{n}"
         return _backend_user(w, f"projects/{w.project}/regions/{region}/instanceGroups/{name}")
+    if (region, name) in w.igms:
+        w.check_drained(region, f"instanceGroupManager {name} deleted")
     return _delete(w, m, w.igms, (region, name),
                    f"regions/{region}/instanceGroupManagers/{name}", in_use, region)
 
@@ -254,8 +259,8 @@ def get_bs(w: World, m: re.Match, q: dict, b: dict) -> Result:
 
 def list_bs(w: World, m: re.Match, q: dict, b: dict) -> Result:
     _project(w, m)
-    return 200, {"kind": "compute#backendServiceList",
-                 "items": [dict(x) for x in w.backend_services.values()]}
+    return 200, w.page([dict(x) for x in w.backend_services.values()], q, "items",
+                       kind="compute#backendServiceList")
 
 
 def _group_exists(w: World, group: str) -> bool:
@@ -277,6 +282,7 @@ def patch_bs(w: World, m: re.Match, q: dict, b: dict) -> Result:
             raise ApiError(400, f"Invalid value for field 'resource.backends[].group': "
                                 f"'{x.get('group')}'. The resource does not exist.",
                            reason="invalid")
+    _backend_rules(w, m["name"], {**bs, **{k: v for k, v in b.items() if k != "fingerprint"}})
     name = m["name"]
     if any(not o.done and o.target == bs["selfLink"] for o in w.ops.values()):
         raise ApiError(400, f"The resource 'projects/{w.project}/global/backendServices/{name}' "
@@ -292,11 +298,39 @@ def patch_bs(w: World, m: re.Match, q: dict, b: dict) -> Result:
                 if not draining:
                     w.violations.append(f"backend {g} removed from {name} without connection "
                                         f"draining")
+                w.drained[tail(g)] = (time.monotonic(), float(draining), name)
         cur.update({k: v for k, v in b.items() if k not in ("fingerprint", "selfLink", "kind")})
         cur["fingerprint"] = uuid.uuid4().hex[:12]
     link = w.backend_services[name]["selfLink"]
     op = w.start_op("compute", done, link, "patch", fail=w.take_op_fail())
     return 200, compute_op_json(w, op)
+
+
+def _backend_rules(w: World, name: str, bs: dict[str, Any]) -> None:
+    """Compute's rules for a backend service's backends: one kind only (instance groups or
+    NEGs); instance groups need a health check, PSC NEGs allow none."""
+    groups = [x.get("group", "") for x in bs.get("backends") or []]
+    kinds = {"instance group" if "/instanceGroups/" in g else "network endpoint group"
+             for g in groups}
+    if len(kinds) > 1:
+        raise ApiError(400, f"Invalid value for field 'resource.backends': backend service "
+                            f"'{name}' cannot mix instance group and network endpoint group "
+                            f"backends.", reason="invalid")
+    if "instance group" in kinds and not bs.get("healthChecks"):
+        raise ApiError(400, f"Invalid value for field 'resource.healthChecks': backend service "
+                            f"'{name}' with instance group backends must have a health check.",
+                       reason="invalid")
+    psc = [g for g in groups if "/networkEndpointGroups/" in g and (w.negs.get(
+        _neg_key(g)) or {}).get("networkEndpointType") == "PRIVATE_SERVICE_CONNECT"]
+    if psc and bs.get("healthChecks"):
+        raise ApiError(400, f"Invalid value for field 'resource.healthChecks': backend service "
+                            f"'{name}' with Private Service Connect NEG backends must not have "
+                            f"a health check.", reason="invalid")
+
+
+def _neg_key(group: str) -> tuple[str, str]:
+    g = re.search(r"regions/([^/]+)/networkEndpointGroups/([^/]+)$", group)
+    return (g[1], g[2]) if g else ("", "")
 
 
 # -- Service Networking ------------------------------------------------------------------
@@ -316,18 +350,27 @@ def get_sn_op(w: World, m: re.Match, q: dict, b: dict) -> Result:
     return 200, sn_op_json(op)
 
 
+def _sn_network(w: World, network: str) -> None:
+    """Service Networking names the network by project *number* (its discovery doc)."""
+    m = re.match(r"^projects/([^/]+)/global/networks/[^/]+$", network)
+    if m is None or not m[1].isdigit():
+        raise ApiError(400, f"Invalid network '{network}': expected projects/{{project_number}}"
+                            f"/global/networks/{{network}}", "INVALID_ARGUMENT")
+
+
 def list_connections(w: World, m: re.Match, q: dict, b: dict) -> Result:
     network = q.get("network", "")
     if not network:
         raise ApiError(400, "network is required")
+    _sn_network(w, network)
     c = w.connection
-    wanted = {f"projects/{p}/global/networks/{w.network}" for p in (w.project, w.number)}
-    if c is None or network not in wanted:
+    if c is None or network != f"projects/{w.number}/global/networks/{w.network}":
         return 200, {}
     return 200, {"connections": [dict(c)]}
 
 
 def patch_connection(w: World, m: re.Match, q: dict, b: dict) -> Result:
+    _sn_network(w, b.get("network", ""))
     if w.connection is None:
         raise ApiError(404, "no peering connection for this service and network")
     ranges = list(b.get("reservedPeeringRanges") or [])

@@ -127,7 +127,7 @@ def dispatch(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any
 
 def _take_fault(w: World, call: str) -> dict[str, Any] | None:
     for f in w.faults:
-        if f["call"] == call and f.get("times", 1) > 0:
+        if f["call"] in (call, "*") and f.get("times", 1) > 0:
             f["times"] = f.get("times", 1) - 1
             return f
     return None
@@ -146,12 +146,16 @@ def control(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any]
         with w.lock:
             return 200, list(w.calls)
     if what == "faults" and method == "POST":
-        if body.get("call") not in CALL_NAMES:
+        if body.get("call") not in CALL_NAMES + ["*"]:
             return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
                                    "message": f"unknown call; known: {', '.join(CALL_NAMES)}"}}
         with w.lock:
             w.faults.append(dict(body))
         return 200, {"faults": w.faults}
+    if what == "lock" and method == "POST":
+        with w.lock:
+            op = w.hold_lock(float(body.get("seconds", 10)))
+        return 200, {"operation": op.name}
     if what == "seed" and method == "POST":
         with w.lock:
             seed_world(w, body)
@@ -241,12 +245,19 @@ class GcpEmulator:
 
     def fail(self, call: str, times: int = 1, code: int = 500, message: str | None = None,
              mode: str = "http") -> None:
-        """Make the next `times` requests of `call` fail (mode http) or their operation fail."""
-        if call not in CALL_NAMES:
+        """Make the next `times` requests of `call` ("*": any call) fail (mode http) or
+        their operation fail."""
+        if call not in CALL_NAMES and call != "*":
             raise ValueError(f"unknown call {call!r}; known: {', '.join(CALL_NAMES)}")
         with self.world.lock:
             self.world.faults.append({"call": call, "times": times, "code": code,
                                       "message": message, "mode": mode})
+
+    def hold_lock(self, seconds: float) -> Any:
+        """Another client holds the org's Apigee operation lock for `seconds`; the returned
+        operation's ``done_at`` may be moved (time.monotonic()) to release it sooner."""
+        with self.world.lock:
+            return self.world.hold_lock(seconds)
 
     def __enter__(self) -> "GcpEmulator":
         return self

@@ -87,6 +87,49 @@ class World:
         self.calls: list[dict[str, Any]] = []
         self.faults: list[dict[str, Any]] = []
         self.next_op_fail: ApiError | None = None   # set by a fault for this request's op
+        self.runtime_type = "CLOUD"
+        self.disable_vpc_peering = False
+        self.page_size = 2             # list calls page (Apigee defaults to 25, Compute 500)
+        self.drain_scale = 1.0         # lab time: draining of T seconds lasts T * drain_scale
+        # group self-link tail -> (removed at, draining seconds, backend service)
+        self.drained: dict[str, tuple[float, float, str]] = {}
+
+    def apigee_lock(self, what: str) -> None:
+        """Apigee runs one long-running operation per organization: refuse like it does."""
+        for op in self.ops.values():
+            if op.api == "apigee" and not op.done:
+                raise ApiError(400, f"the resource is locked by another operation where {what} "
+                                    f"for organization {self.project} by operation: "
+                                    f"{op.name.rsplit('/', 1)[-1]}", "FAILED_PRECONDITION")
+
+    def hold_lock(self, seconds: float) -> Op:
+        """Another client's Apigee operation (a console user, terraform) for `seconds`."""
+        op = self.start_op("apigee", lambda: {}, f"organizations/{self.project}", "UPDATE")
+        op.done_at = time.monotonic() + seconds
+        return op
+
+    def check_drained(self, region: str, what: str) -> None:
+        """Serving resources of a region may go only once its backend has drained."""
+        now = time.monotonic()
+        for group, (removed, seconds, bs) in self.drained.items():
+            need = seconds * self.drain_scale
+            if f"/regions/{region}/" in group and now - removed < need:
+                self.violations.append(
+                    f"{what} {now - removed:.2f}s after backend {group} left {bs}: connection "
+                    f"draining of {seconds:g}s needs {need:.2f}s (lab time)")
+
+    def page(self, items: list[Any], q: dict[str, Any], key: str,
+             **extra: Any) -> dict[str, Any]:
+        """One page of a list, with nextPageToken while more remain."""
+        start = int(q.get("pageToken") or 0)
+        size = min(int(q.get("pageSize") or q.get("maxResults") or self.page_size),
+                   self.page_size)
+        out: dict[str, Any] = dict(extra)
+        if items[start:start + size]:
+            out[key] = items[start:start + size]
+        if start + size < len(items):
+            out["nextPageToken"] = str(start + size)
+        return out
 
     def take_op_fail(self) -> ApiError | None:
         fail, self.next_op_fail = self.next_op_fail, None
@@ -196,11 +239,28 @@ class World:
                                   if f"/regions/{loc}/" in g.get("group", "")]
             unserved = [e for e in self.environments if e not in self.served_envs()]
             problems = list(self.violations) + [f"leftover {x}" for x in leftovers]
+            problems += self.unreachable_groups()
             problems += [f"environment {e} is attached to no instance" for e in unserved
                          if self.instances]
             return {"ok": not problems, "violations": list(self.violations),
                     "leftovers": leftovers, "unserved_environments": unserved,
                     "problems": problems}
+
+    def unreachable_groups(self) -> list[str]:
+        """Instance-group backends whose group lacks the backend service's named port: the
+        load balancer would send them nothing."""
+        out = []
+        for name, bs in self.backend_services.items():
+            port = bs.get("portName") or "http"
+            for b in bs.get("backends") or []:
+                g = b.get("group", "")
+                parts = g.split("/regions/")[-1].split("/")
+                if "/instanceGroups/" not in g or len(parts) < 3:
+                    continue
+                igm = self.igms.get((parts[0], parts[2])) or {}
+                if port not in {p.get("name") for p in igm.get("namedPorts") or []}:
+                    out.append(f"backend {g} of {name} has no named port {port!r}")
+        return out
 
     def mutating_calls(self) -> list[dict[str, Any]]:
         return [c for c in self.calls if c["method"] not in ("GET", "HEAD")]

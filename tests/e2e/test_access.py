@@ -54,7 +54,7 @@ def test_a_wrong_become_password_fails_at_once_and_types_nothing_elsewhere(tmp_p
         assert "sudo refused the become password" in failed["error"], failed
         # the lab saw the repository password typed at sudo's prompt: the judgement works,
         # and the runner typed it only once, then stopped
-        assert {v["rule"] for v in lab.verdict().violations} == {13}
+        assert {v["rule"] for v in lab.verdict().violations} == {14}
 
 
 def test_sudo_asking_without_a_become_password_fails_at_once(tmp_path):
@@ -94,7 +94,7 @@ def test_sigkill_during_cs_zk_leaves_the_updates_running_and_resume_repeats_none
             time.sleep(0.2)
         hosts = lab.state()["hosts"]
         assert all(hosts[h]["updates"] == ["update.sh -c cs,zk"] for h in cs_zk), hosts
-        assert not [v for v in lab.verdict().violations if v["rule"] in (8, 14)]
+        assert not [v for v in lab.verdict().violations if v["rule"] in (8, 15)]
         res = runner(lab, "--resume", run_id, "--yes", reports=reports)
         assert res.returncode == 0, explain(res, lab)
         lines = [(c["host"], " ".join(c["argv"])) for c in lab.state()["commands"]

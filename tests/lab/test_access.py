@@ -1,4 +1,4 @@
-"""The lab's access options and judgements 13-15, each caught on a deliberately wrong run
+"""The lab's access options and judgements 14-16, each caught on a deliberately wrong run
 over a real SSH terminal (sudo reads passwords from the terminal, and a hang-up reaches only
 what runs on one)."""
 from __future__ import annotations
@@ -49,8 +49,8 @@ def update_line(lab, host: str, codes: str) -> str:
     return f"{d['apigee_root']}/apigee-setup/bin/update.sh -c {codes} -f {d['config_file']}"
 
 
-# 13 -------------------------------------------------------------------------------------------
-def test_rule13_repository_password_typed_at_sudos_prompt(make_lab):
+# 14 -------------------------------------------------------------------------------------------
+def test_rule14_repository_password_typed_at_sudos_prompt(make_lab):
     lab = make_lab("1-node", sudo_password=True)
     t = Terminal(lab, "m1")
     t.type("sudo true")
@@ -59,10 +59,10 @@ def test_rule13_repository_password_typed_at_sudos_prompt(make_lab):
     t.until("Sorry, try again.")
     t.hang_up()
     v = lab.verdict()
-    assert rules(v) == {13} and "repo_password typed at sudo's password prompt" in str(v.violations)
+    assert rules(v) == {14} and "repo_password typed at sudo's password prompt" in str(v.violations)
 
 
-def test_rule13_quiet_for_the_become_password_at_sudos_prompt(make_lab):
+def test_rule14_quiet_for_the_become_password_at_sudos_prompt(make_lab):
     lab = make_lab("1-node", sudo_password=True)
     t = Terminal(lab, "m1")
     t.type("sudo -p 'ask: ' id >/dev/null && echo SUDO-OK")
@@ -73,7 +73,7 @@ def test_rule13_quiet_for_the_become_password_at_sudos_prompt(make_lab):
     assert lab.verdict().ok
 
 
-def test_rule13_become_password_typed_at_the_bootstraps_prompt(make_lab):
+def test_rule14_become_password_typed_at_the_bootstraps_prompt(make_lab):
     lab = make_lab("1-node", sudo_password=True)
     d = lab.host_data("m1")
     t = Terminal(lab, "m1")
@@ -84,11 +84,11 @@ def test_rule13_become_password_typed_at_the_bootstraps_prompt(make_lab):
     t.type(lab.secrets["become_password"])
     t.until("Unable to authenticate")
     t.hang_up()
-    assert 13 in rules(lab.verdict())
+    assert 14 in rules(lab.verdict())
 
 
-# 14 -------------------------------------------------------------------------------------------
-def test_rule14_update_killed_by_a_hang_up(make_lab):
+# 15 -------------------------------------------------------------------------------------------
+def test_rule15_update_killed_by_a_hang_up(make_lab):
     lab = make_lab("1-node", speed=0.2)
     lab.set_state("m1", prepared=True)
     t = Terminal(lab, "m1")
@@ -96,12 +96,12 @@ def test_rule14_update_killed_by_a_hang_up(make_lab):
     t.until("Updating apigee-")
     t.hang_up()                              # the SSH session drops: SIGHUP to the shell
     deadline = time.monotonic() + 10
-    while 14 not in rules(lab.verdict()) and time.monotonic() < deadline:
+    while 15 not in rules(lab.verdict()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert 14 in rules(lab.verdict())
+    assert 15 in rules(lab.verdict())
 
 
-def test_rule14_quiet_for_a_detached_update_across_a_hang_up(make_lab):
+def test_rule15_quiet_for_a_detached_update_across_a_hang_up(make_lab):
     lab = make_lab("1-node", speed=0.2)
     lab.set_state("m1", prepared=True)
     job = job_for("run", "0/0/m1/0", "update", lab.host_data("m1")["apigee_root"])
@@ -116,8 +116,8 @@ def test_rule14_quiet_for_a_detached_update_across_a_hang_up(make_lab):
     assert lab.verdict().ok
 
 
-# 15 -------------------------------------------------------------------------------------------
-def test_rule15_the_same_update_twice_at_once(make_lab):
+# 16 -------------------------------------------------------------------------------------------
+def test_rule16_the_same_update_twice_at_once(make_lab):
     lab = make_lab("1-node", speed=0.2)
     lab.set_state("m1", prepared=True)
     line = update_line(lab, "m1", "cs,zk")
@@ -129,14 +129,14 @@ def test_rule15_the_same_update_twice_at_once(make_lab):
     for th in threads:
         th.join(60)
     v = lab.verdict()
-    assert 15 in rules(v) and "cs,zk" in str(v.violations)
+    assert 16 in rules(v) and "cs,zk" in str(v.violations)
 
 
-def test_rule15_quiet_for_the_same_update_one_after_the_other(make_lab):
+def test_rule16_quiet_for_the_same_update_one_after_the_other(make_lab):
     lab = make_lab("1-node", speed=0.0)
     lab.set_state("m1", prepared=True)
     n = lab.node("m1")
     line = update_line(lab, "m1", "cs,zk")
     n.ok(line)
     n.ok(line)
-    assert 15 not in rules(lab.verdict())
+    assert 16 not in rules(lab.verdict())

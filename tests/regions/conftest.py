@@ -12,22 +12,26 @@ from fleet.regions.cli import main
 from lab.gcp import GcpEmulator
 
 OP_SECONDS = 0.01
-FAST = ["--poll-interval", "0.005", "--op-timeout", "20", "--drain-wait", "0.05", "--yes"]
+# lab time: 60 s of connection draining lasts 0.06 s, and the runs wait 0.1 s
+LAB = {"drain_scale": 0.001}
+FAST = ["--poll-interval", "0.005", "--op-timeout", "20", "--drain-wait", "0.1",
+        "--retry-delay", "0.01", "--yes"]
 
 PSC = {"location": "us-west1", "routing": {"mode": "psc", "subnet": "apigee-subnet"}}
-MIG = {"location": "europe-west3", "routing": {"mode": "mig", "subnet": "apigee-subnet"}}
+MIG = {"location": "europe-west3", "routing": {"mode": "mig", "subnet": "apigee-subnet",
+                                               "backend_service": "apigee-mig-backend"}}
 
 
 def spec(*regions: dict[str, Any], **top: Any) -> dict[str, Any]:
     return {"project": "demo-org", "project_number": "123456789012", "network": "apigee-vpc",
             "backend_service": "apigee-xlb-backend", "draining_timeout_sec": 60,
-            "drain_wait_sec": 0.05,
+            "drain_wait_sec": 0.1,
             "regions": list(regions), **top}
 
 
 @pytest.fixture
 def emulator() -> Any:
-    emu = GcpEmulator.start(op_seconds=OP_SECONDS)
+    emu = GcpEmulator.start(op_seconds=OP_SECONDS, seed=LAB)
     yield emu
     emu.stop()
 
@@ -37,7 +41,7 @@ def make_emulator() -> Any:
     started: list[GcpEmulator] = []
 
     def make(**seed: Any) -> GcpEmulator:
-        emu = GcpEmulator.start(op_seconds=OP_SECONDS, seed=seed)
+        emu = GcpEmulator.start(op_seconds=OP_SECONDS, seed={**LAB, **seed})
         started.append(emu)
         return emu
     yield make

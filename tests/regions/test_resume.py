@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from lab.gcp import GcpEmulator
-from tests.regions.conftest import MIG, OP_SECONDS, PSC, end_state, spec
+from tests.regions.conftest import LAB, MIG, OP_SECONDS, PSC, end_state, spec
 
 ADD_PSC = ["kms.keyRings.create", "kms.cryptoKeys.create", "kms.cryptoKeys.setIamPolicy",
            "compute.globalAddresses.insert", "servicenetworking.connections.patch",
@@ -46,7 +46,7 @@ def clean_end() -> dict[str, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for name, regions, remove in (("psc", [PSC], False), ("mig", [MIG], False),
                                       ("remove", [PSC, MIG], True)):
-            emu = GcpEmulator.start(op_seconds=OP_SECONDS)
+            emu = GcpEmulator.start(op_seconds=OP_SECONDS, seed=LAB)
             path = Path(tmp) / f"{name}.yaml"
             path.write_text(yaml.safe_dump(spec(*regions)))
             args = ["--spec", str(path), "--endpoint", emu.endpoint, "--reports", tmp,
@@ -60,7 +60,8 @@ def clean_end() -> dict[str, dict]:
 
 
 def _fail_then_resume(emu, run_region, command, inputs, call, mode) -> None:
-    emu.fail(call, mode=mode, message=f"injected: {call} {mode}")
+    # 400: an error no retry can fix (429, 5xx and the org lock are retried: test_retry.py)
+    emu.fail(call, mode=mode, code=400, message=f"injected: {call} {mode}")
     rc, out, err = run_region(command, emu, inputs, "--no-reports")
     assert rc == 1, out + err
     assert f"injected: {call} {mode}" in out

@@ -11,16 +11,18 @@ ORIGINAL_RANGES = ["google-managed-services-apigee-vpc", "apigee-range-us-centra
                    "apigee-range-us-central1-28"]
 
 
-def _assert_added(emu, instance: str, location: str, group: str) -> None:
+def _assert_added(emu, instance: str, location: str, group: str,
+                  service: str = "apigee-xlb-backend") -> None:
     s = emu.state()
     assert s["instances"][instance]["state"] == "ACTIVE"
     assert s["instances"][instance]["location"] == location
     assert sorted(s["attachments"][instance]) == sorted(s["environments"])
     for r in ORIGINAL_RANGES:
         assert r in s["peering_ranges"]
-    groups = [b["group"] for b in s["backend_services"]["apigee-xlb-backend"]["backends"]]
+    groups = [b["group"] for b in s["backend_services"][service]["backends"]]
     assert any(g.endswith(group) for g in groups), groups
-    assert any(g.endswith("networkEndpointGroups/apigee-neg-us-central1") for g in groups)
+    xlb = [b["group"] for b in s["backend_services"]["apigee-xlb-backend"]["backends"]]
+    assert any(g.endswith("networkEndpointGroups/apigee-neg-us-central1") for g in xlb)
     assert emu.verdict()["ok"], emu.verdict()
 
 
@@ -40,7 +42,8 @@ def test_add_mig_region(emulator, run_region) -> None:
     rc, out, err = run_region("add", emulator, spec(MIG))
     assert rc == 0, out + err
     _assert_added(emulator, "apigee-europe-west3", "europe-west3",
-                  "regions/europe-west3/instanceGroups/apigee-mig-europe-west3")
+                  "regions/europe-west3/instanceGroups/apigee-mig-europe-west3",
+                  "apigee-mig-backend")
     w = emulator.world
     template = w.templates["apigee-mig-europe-west3-template"]["properties"]
     host = w.instances["apigee-europe-west3"]["host"]
@@ -52,7 +55,7 @@ def test_add_mig_region(emulator, run_region) -> None:
     policy = w.autoscalers[("europe-west3", "apigee-mig-europe-west3")]["autoscalingPolicy"]
     assert policy["maxNumReplicas"] == 3 and policy["coolDownPeriodSec"] == 90
     assert policy["cpuUtilization"]["utilizationTarget"] == 0.75
-    backend = [b for b in w.backend_services["apigee-xlb-backend"]["backends"]
+    backend = [b for b in w.backend_services["apigee-mig-backend"]["backends"]
                if "instanceGroups" in b["group"]][0]
     assert backend["balancingMode"] == "UTILIZATION" and backend["maxUtilization"] == 0.8
 
@@ -86,13 +89,13 @@ def test_remove_drains_and_leaves_nothing(emulator, run_region) -> None:
         {"drainingTimeoutSec": 60}
     for r in ORIGINAL_RANGES:
         assert r in s["peering_ranges"]
-    # draining first, then the two backend patches, then the deletes
+    # draining first (on both backend services), then the two backend patches, the deletes
     removal = emulator.mutating_calls()[added:]
-    assert removal[0]["call"] == "compute.backendServices.patch"
-    assert removal[0]["body"]["connectionDraining"] == {"drainingTimeoutSec": 60}
-    assert [c["call"] for c in removal[1:3]] == ["compute.backendServices.patch"] * 2
-    assert all("backends" in c["body"] for c in removal[1:3])
-    assert {c["call"] for c in removal[3:]} == {
+    assert [c["call"] for c in removal[:4]] == ["compute.backendServices.patch"] * 4
+    assert all(c["body"]["connectionDraining"] == {"drainingTimeoutSec": 60}
+               for c in removal[:2])
+    assert all("backends" in c["body"] for c in removal[2:4])
+    assert {c["call"] for c in removal[4:]} == {
         "apigee.attachments.delete", "apigee.instances.delete",
         "compute.regionNetworkEndpointGroups.delete", "compute.regionAutoscalers.delete",
         "compute.regionInstanceGroupManagers.delete", "compute.instanceTemplates.delete"}
