@@ -32,11 +32,15 @@ RULES = {
     11: "update.sh before the node was prepared",
     12: "rollback standby updated, or left registered after it was retired",
     13: "broker drained or updated while its 5672 is open to other hosts",
+    14: "secret typed at a prompt it does not belong to",
+    15: "long command (update.sh, setup.sh, bootstrap, db_upgrade, replication) killed mid-way",
+    16: "the same long command running twice at once on a node",
 }
 # Passwords may never appear in an emulated command's argv; the repository user may (it is
 # passed as ``apigeeuser=`` to the bootstrap, as the vendor documents).
 ARGV_SECRETS = ("repo_password", "admin_password")
-TYPED_SECRETS = ("repo_user", "repo_password", "admin_email", "admin_password")
+TYPED_SECRETS = ("repo_user", "repo_password", "admin_email", "admin_password", "become_password",
+                 "ssh_key_passphrase")
 
 
 @dataclass

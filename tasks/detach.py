@@ -91,11 +91,17 @@ def state_line(job: Job) -> str:
 
 
 def follow_line(job: Job) -> str:
-    """Prints the job's log from its start until the job ends, then its state."""
+    """Prints the job's log from its start as it grows, until the job ends, then its state.
+    The end is the exit status file or a process that is gone or a zombie (its cmdline is
+    empty): ``tail --pid`` would wait until the zombie is reaped, which some init processes
+    do only every second or so."""
     q = shlex.quote
-    return (f"p=$(cat {q(job.path('pid'))} 2>/dev/null); [ -n \"$p\" ] && "
-            f"tail -n +1 -s 0.2 -f --pid=\"$p\" {q(job.path('log'))} 2>/dev/null; "
-            + state_line(job))
+    log, rc, pid = (q(job.path(e)) for e in ("log", "rc", "pid"))
+    return (f"p=$(cat {pid} 2>/dev/null); o=0; while :; do e=0; "
+            f"if [ -f {rc} ] || ! grep -qs {q(job.name)} /proc/\"$p\"/cmdline; then e=1; fi; "
+            f"s=$(wc -c < {log} 2>/dev/null || echo 0); "
+            f"if [ \"$s\" -gt \"$o\" ]; then tail -c +$((o + 1)) {log} | head -c $((s - o)); o=$s; fi; "
+            f"[ $e = 1 ] && break; sleep 0.2; done; " + state_line(job))
 
 
 def parse_state(output: str) -> JobState:

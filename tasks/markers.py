@@ -48,20 +48,24 @@ class SudoEvent:
     reason: str = ""
 
 
-def sudo_event(chunk: str, answered: bool) -> SudoEvent | None:
-    """Classify output that ended at a pattern from ``wait_patterns``. A second question
-    after an answer is a refusal (sudo says "Sorry, try again." and asks again)."""
+def sudo_event(chunk: str) -> SudoEvent | None:
+    """Classify output that ended at a pattern from ``wait_patterns``."""
     for rx, why in SUDO_REFUSALS:
         if re.search(rx, chunk):
             return SudoEvent(reason=why)
     if re.search(SUDO_ASKS, chunk):
-        if answered:
-            return SudoEvent(reason="sudo refused the become password (asked again)")
         return SudoEvent(ask=True)
     if re.search(FOREIGN_SUDO, chunk):
         return SudoEvent(foreign=True, reason="sudo asked for a password at its own prompt "
                                               "(a sudo the runner did not start); nothing typed")
     return None
+
+
+def sudo_answers(command: str) -> int:
+    """How many times sudo may ask during ``command``: once per sudo in it (a pipeline
+    ``sudo a | sudo b`` asks twice where sudo caches no credentials). One more question
+    means a password sudo did not take (it says "Sorry, try again." first, normally)."""
+    return max(1, len(re.findall(r"(?:^|[\s;&|(])sudo\s", command)))
 
 
 def sudo_patterns() -> list[str]:
@@ -86,4 +90,5 @@ def command_body(output: str) -> tuple[int, str]:
     echo = body.find('__RC=$?__"')
     if echo >= 0:
         body = body[body.find("\n", echo) + 1:] if "\n" in body[echo:] else ""
+    body = re.sub(r"(?m)^" + re.escape(SUDO_PROMPT.strip()) + r"[ \t]*\r?\n?", "", body)
     return int(rc.group(1)), body.replace("\r", "").strip("\n")

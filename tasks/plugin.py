@@ -27,6 +27,7 @@ from tasks.shell import ConnectionLost, StepTimeout, no_delay, read_until, type_
 CONNECTION = "fleet_ssh"
 OPENED = "_fleet_session"       # set on a netmiko connection once its prompt is known
 PROMPT_TIMEOUT = 30.0
+KEEPALIVE = 30                  # seconds between keepalives: idle firewalls keep the session
 OWN_EXTRAS = ("proxy_jump",)
 
 _bastions: dict[tuple[Any, ...], paramiko.SSHClient] = {}
@@ -40,6 +41,9 @@ def open_session(conn: Any) -> None:
     if conn.remote_conn is None:
         conn.establish_connection()
     no_delay(conn)
+    transport = conn.remote_conn.get_transport()
+    if transport is not None:           # an update.sh may print nothing for many minutes
+        transport.set_keepalive(KEEPALIVE)
     conn.ansi_escape_codes = True
     try:
         type_text(conn, SESSION_SETUP)

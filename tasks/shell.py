@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from fleet.model import Step
-from tasks.markers import (PROMPT_PATTERN, RC_SUFFIX, RC_VALUE, command_body, sudo_event,
-                           wait_patterns)
+from tasks.markers import (PROMPT_PATTERN, RC_SUFFIX, RC_VALUE, command_body, sudo_answers,
+                           sudo_event, wait_patterns)
 
 READY = r"__READY__"
 
@@ -116,7 +116,7 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
     pattern = wait_patterns([p.pattern for p in step.prompts])
     output = ""
     answered: set[int] = set()
-    sudo_answered = False
+    sudo_left = sudo_answers(command)
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -125,15 +125,17 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         output += chunk
         if RC_VALUE.search(chunk):
             break
-        event = sudo_event(chunk, sudo_answered)
+        event = sudo_event(chunk)
         if event is not None:
             if not event.ask:
                 raise SudoRefused(event.reason)
+            if sudo_left <= 0:
+                raise SudoRefused("sudo refused the become password (asked again)")
             if not secrets.get("become_password"):
                 raise SudoRefused("sudo asks for a password: give the become password "
                                   "(secret become_password, env FLEET_BECOME_PASSWORD)")
             type_text(conn, secrets["become_password"] + "\n")
-            sudo_answered = True
+            sudo_left -= 1
             continue
         for i, (rx, name) in enumerate(answers):
             if rx.search(chunk) and i not in answered:
