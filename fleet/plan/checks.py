@@ -1,11 +1,10 @@
 """Poll predicates (``Step.until``) and the hints printed when a check fails."""
 from __future__ import annotations
 
-from fleet.facts import PREDICATES as _PREDICATES
-
-
 # Poll predicates live with the facts they read (fleet.facts); re-exported for the executor.
-PREDICATES = _PREDICATES
+from fleet.facts import PREDICATES
+
+__all__ = ["HINTS", "PREDICATES", "readable"]
 
 
 # What to do when a check fails: printed with the run's summary.
@@ -18,6 +17,10 @@ HINTS: dict[str, str] = {
     "check_external_auth": "external LDAP/AD: set IS_EXTERNAL_AUTH=true in the config file",
     "check_selinux": "SELinux is enforcing: setenforce 0 and SELINUX=permissive in "
                      "/etc/selinux/config",
+    "check_master": "postgres-check-master failed (exit status or user_defined.postgres."
+                    "master_pattern): check PostgreSQL on the master, then resume",
+    "check_standby": "postgres-check-standby failed: the standby does not replicate from the "
+                     "master; rebuild it (setup-replication-on-standby), then resume",
     "gate_versions": "an earlier wave has not reached these hosts (or failed there): run it "
                      "first, on every data centre; a package whose build 'cannot be decided' "
                      "needs its target build in user_defined.releases (README, At target)",
