@@ -260,9 +260,10 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
     except InputError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:            # Ctrl-C, SIGTERM, SIGHUP (fleet.signals)
+        from fleet.signals import exit_status
         sys.stderr.write("interrupted: run the same command again to continue\n")
-        return 130
+        return exit_status(exc)
 
 
 if __name__ == "__main__":

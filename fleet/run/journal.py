@@ -48,7 +48,7 @@ def read_events(folder: Path) -> Iterator[dict[str, Any]]:
     path = folder / JOURNAL
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", errors="replace") as fh:     # a torn line may end mid-character
         for line in fh:
             try:
                 yield json.loads(line)

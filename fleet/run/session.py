@@ -16,7 +16,7 @@ from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
-from fleet.run.journal import JOURNAL, Journal, new_run_id, read_events, write_hosts_json
+from fleet.run.journal import JOURNAL, PLAN, Journal, new_run_id, read_events, write_hosts_json
 from fleet.run.lock import LEASE, ControlLock, drop_leases, take_leases
 from fleet.run.progress import make_progress
 from fleet.secrets import Secrets, load_secrets, needed, require
@@ -96,7 +96,11 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
     done: dict[str, dict[str, Any]] = {}
     if args.resume:
         journal = Journal.open(base, args.resume)
-        stored = Plan.from_json(journal.stored_plan())
+        try:
+            stored = Plan.from_json(journal.stored_plan())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"--resume {args.resume}: cannot read {journal.folder / PLAN}: "
+                             f"{type(exc).__name__}: {exc}") from None
         if stored.digest() != plan.digest():
             raise InputError(f"--resume {args.resume}: the plan changed since that run "
                              f"(inventory, config or code); start a new run instead")

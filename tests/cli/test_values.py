@@ -192,3 +192,15 @@ def test_plan_files_are_never_masked(tmp_path, listener):
     text = out.read_text()
     assert "/opt/apigee/apigee-setup/bin/update.sh" in text and "********" not in text
     assert json.loads(text)["waves"]
+
+
+def test_resume_with_a_damaged_plan_file_is_refused(tmp_path, listener):
+    inv = write_inventory(tmp_path, FIVE, listener.port)
+    folder = tmp_path / "r" / "RUN1"
+    folder.mkdir(parents=True)
+    (folder / "journal.jsonl").write_bytes(
+        b'{"event": "run_start", "selection": {}, "mode": "maintenance"}\n{"event": "step_en\xc3')
+    (folder / "plan.json").write_text('{"waves": [')
+    err = refused(tmp_path, listener, "--config", str(config(tmp_path)), "--inventory", str(inv),
+                  "--resume", "RUN1", "--yes", "--reports", str(tmp_path / "r"))
+    assert f"--resume RUN1: cannot read {folder / 'plan.json'}" in err
