@@ -150,3 +150,24 @@ def register() -> None:
     from nornir.core.plugins.connections import ConnectionPluginRegister
     if CONNECTION not in ConnectionPluginRegister.available:
         ConnectionPluginRegister.register(CONNECTION, FleetSSH)
+
+
+def shell(task: Any, command: str, timeout: float = 60.0,
+          become_password: str | None = None) -> Any:
+    """A Nornir task for any Nornir user: ``command`` over ``fleet_ssh``, the output as the
+    result, the exit status as ``Result.rc``, failed on a non-zero status. ``sudo`` in the
+    command asks at the session's own prompt, answered with ``become_password`` only.
+
+        nr.run(task=shell, command="sudo /opt/apigee/apigee-service/bin/apigee-all status")
+    """
+    from nornir.core.task import Result
+
+    from fleet.model import CHECK, Step
+    from tasks.shell import run_shell
+
+    register()
+    conn = task.host.get_connection(CONNECTION, task.nornir.config)
+    secrets = {"become_password": become_password} if become_password else {}
+    res = run_shell(conn, Step(task.host.name, "shell", command, CHECK, timeout=timeout),
+                    command, secrets)
+    return Result(host=task.host, result=res.output, failed=res.rc != 0, rc=res.rc)

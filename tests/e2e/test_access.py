@@ -8,6 +8,7 @@ import time
 import paramiko
 import pytest
 
+from fleet.secrets import MASK
 from lab import Lab
 from tests.e2e.helpers import events, explain, run_ids, runner
 from tests.e2e.test_failures import _runner_until, ends, tuned
@@ -22,10 +23,14 @@ TIMED_PROMPT = r"\[\e[1;32m\]\t \u@\h:\w\#\[\e[0m\] "
 ], ids=["sudo-password", "keys-through-bastion", "timed-prompt"])
 def test_full_update_gets_a_clean_verdict(tmp_path, access):
     with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0, **access) as lab:
-        res = runner(lab, "--all", "--yes", reports=tmp_path / "reports")
+        reports = tmp_path / "reports"
+        res = runner(lab, "--all", "--yes", reports=reports)
         assert res.returncode == 0, explain(res, lab)
         verdict = lab.verdict(final=True)
         assert verdict.ok, verdict.violations
+        # no secret was ever echoed back by a terminal (the journal would show it masked)
+        echoed = [e for e in events(reports, run_ids(reports)[0]) if MASK in (e.get("output") or "")]
+        assert not echoed, echoed[:2]
 
 
 def test_the_nodes_are_reached_only_through_the_bastion_and_only_with_the_key(tmp_path):
