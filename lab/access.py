@@ -84,7 +84,7 @@ def client_key(directory: Path, passphrase: str) -> tuple[Path, asyncssh.SSHKey]
         return path, asyncssh.read_private_key(str(path), passphrase)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = asyncssh.generate_private_key("ssh-ed25519")
-    key.write_private_key(str(path), passphrase=passphrase)
+    key.write_private_key(str(path), passphrase=passphrase, rounds=16)   # ssh-keygen's default
     path.chmod(0o600)
     key.write_public_key(str(path) + ".pub")
     return path, key
