@@ -65,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON (secrets masked)")
     how.add_argument("--yes", action="store_true",
                      help="do not ask for confirmation (required without a terminal)")
+    how.add_argument("--break-lock", action="store_true",
+                     help="after a crashed run: take over the leases it left on the nodes "
+                          "(check first that nothing of it still runs there)")
     files = p.add_argument_group("files")
     files.add_argument("--config", default="config.yaml", metavar="FILE",
                        help="settings (default: config.yaml)")

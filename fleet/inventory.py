@@ -7,6 +7,8 @@ their groups), then defaults.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from fleet.yamlfile import read_mapping
 
 ROLES = ("master", "standby", "rollback_standby")
 KNOWN_DATA = {"dc", "profiles", "components", "postgres", "machine", "zookeeper_observer",
-              "apigee_root", "config_file", "download_dir"}
+              "apigee_root", "config_file", "download_dir", "internal_ip"}
 # Nornir's SimpleInventory attributes of a host or group (defaults: all but groups)
 KNOWN_ATTRS = ("hostname", "port", "username", "password", "platform", "groups", "data",
                "connection_options")
@@ -133,9 +135,16 @@ def _node(name: str, attrs: dict[str, Any], data: dict[str, Any]) -> Node:
     observer = data.get("zookeeper_observer", False)
     if not isinstance(observer, bool):
         raise InputError(f"{where}: data.zookeeper_observer must be true or false")
+    internal_ip = data.get("internal_ip")
+    if internal_ip is not None:
+        try:
+            internal_ip = str(ipaddress.ip_address(str(internal_ip)))
+        except ValueError:
+            raise InputError(f"{where}: data.internal_ip must be an IP address (the one the "
+                             f"node registered with the management API), not {internal_ip!r}") from None
     return Node(
         name=name, address=addr, dc=dc, components=comps, port=port, postgres=role,
-        machine=machine, observer=observer,
+        machine=machine, observer=observer, internal_ip=internal_ip,
         apigee_root=path(data.get("apigee_root") or "/opt/apigee", f"{where}: data.apigee_root"),
         config_file=path(data.get("config_file") or "/opt/silent.conf", f"{where}: data.config_file"),
         download_dir=path(data.get("download_dir") or "/tmp", f"{where}: data.download_dir"),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab.commands.postgres import check_master_data, streaming
 from lab.state import SOURCE, TARGET, LabState
+from lab.tables import package
 
 if TYPE_CHECKING:
     from lab.server import LabServer
@@ -115,7 +116,9 @@ def final_checks(st: LabState) -> None:
         if h.postgres == "rollback_standby" or not h.installed:
             continue
         versions = {c.version for c in h.components.values()}
-        behind = [c.service for c in h.components.values() if c.version != TARGET]
+        # the runner's rule in the lab's own tables: the package build of the target release
+        behind = [package(c.service, c.version) for c in h.components.values()
+                  if package(c.service, c.version) != package(c.service, TARGET)]
         if behind:
             fv(6, h.name, f"not at {TARGET}: {', '.join(behind)}")
         if len(versions) > 1:

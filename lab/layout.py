@@ -21,9 +21,12 @@ import yaml
 from lab.access import Access, bastion_address
 from lab.native import agent_command
 from lab.state import HostState, LabState, SOURCE
+from lab.tables import releases_setting
 from lab.topologies import HostSpec
 
-AGENT_CMDS = ("qpid-stat", "iptables", "getenforce", "yum", "yum-config-manager", "crontab")
+AGENT_CMDS = ("iptables", "getenforce", "yum", "yum-config-manager", "crontab")
+# qpid-stat is not on PATH on Apigee nodes: it lives with the broker.
+QPID_CMDS = {"apigee-qpidd/bin/qpid-stat": "qpid-stat"}
 APIGEE_CMDS = {"apigee-service/bin/apigee-service": "apigee-service",
                "apigee-service/bin/apigee-all": "apigee-all"}
 SETUP_CMDS = {"apigee-setup/bin/update.sh": "update.sh", "apigee-setup/bin/setup.sh": "setup.sh"}
@@ -101,7 +104,7 @@ def host_key(path: Path) -> asyncssh.SSHKey:
 
 
 def install_apigee_stubs(h: HostState, sock: str, setup: bool = True) -> None:
-    for rel, cmd in APIGEE_CMDS.items():
+    for rel, cmd in {**APIGEE_CMDS, **(QPID_CMDS if h.has("qpid") else {})}.items():
         write_exe(h.root / rel, "#!/bin/sh\n" + agent_line(sock, h.name, cmd))
     if setup:
         for rel, cmd in SETUP_CMDS.items():
@@ -270,6 +273,8 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
             "management_url": mgmt_url, "secrets_file": str(secrets_path), "repository": repo,
             "qpid": {"drain_interval": 0.2, "drain_timeout": 20},
             "zero_downtime": {"lb_wait": 0.5},
+            # what an operator states for builds no public release note gives
+            "releases": releases_setting(),
             "timeouts": {"default": max(60, round(60 * s)), "update": max(120, round(120 * s))}},
     }
     if access.sudo_password:                   # the runner's root commands go through sudo

@@ -23,7 +23,7 @@ from lab.access import Access
 from lab.commands import CommandError, Ctx, frame, load_all, read_frame
 from lab.state import (OPERATOR_JOB, OPERATOR_RULE, REPAIR_JOB, SOURCE, TARGET, Component,
                        HostState, LabState)
-from lab.traffic import Traffic
+from lab.traffic import Traffic, seed
 
 REGISTRY = load_all()
 
@@ -51,6 +51,7 @@ class LabServer:
         self.state = LabState({}, layout.new_secrets(), self.speed, probe=probe)
         for spec, addr in zip(specs, addrs):
             self.state.hosts[spec.name] = self._host(spec, addr)
+        seed(self.state)
         self.faults = faults_mod.Faults()
         self.traffic = Traffic(self)
         self.connections: dict[str, set[Any]] = {}

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from nornir.core.task import Result, Task
 
+from fleet.facts import judge
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Prompt, Step
 from fleet.plan.checks import PREDICATES, readable
 from fleet.run.journal import Journal, step_key
@@ -122,6 +123,13 @@ def _check_expect(step: Step, res: ShellResult) -> None:
     for rx in step.expect:
         if not re.search(rx, res.output):
             raise StepFailed(f"not in the output: {readable(rx)}", res.rc, res.output)
+    if step.fact:
+        try:
+            ok, detail = judge(step.fact, res.output, step.fact_args)
+        except ValueError as exc:
+            raise StepFailed(f"cannot read the output: {exc}", res.rc, res.output) from None
+        if not ok:
+            raise StepFailed(detail, res.rc, res.output)
 
 
 def _poll(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResult:

@@ -20,9 +20,12 @@ def command(apigee_root: str = "/opt/apigee") -> str:
 
 
 def parse(text: str) -> dict[str, Any]:
-    """{"services": {service: state text}, "not_running": [service, ...]}."""
+    """{"services": {service: state text}, "not_running": [service, ...],
+    "failed_on": [service, ...] or None}: ``failed_on`` is the summary line's list (it names
+    every component that failed, so the others run), None without a summary."""
     services: dict[str, str] = {}
     down: list[str] = []
+    failed_on: list[str] | None = None
     for raw in (text or "").splitlines():
         line = raw.strip()
         m = LINE.match(line)
@@ -33,8 +36,11 @@ def parse(text: str) -> dict[str, Any]:
             continue
         s = SUMMARY.match(line)
         if s:
-            down += [n.strip() for n in re.split(r"[,\s]+", s.group("names")) if n.strip()]
-    return {"services": services, "not_running": list(dict.fromkeys(down))}
+            names = [n.strip() for n in re.split(r"[,\s]+", s.group("names")) if n.strip()]
+            failed_on = (failed_on or []) + names
+            down += names
+    return {"services": services, "not_running": list(dict.fromkeys(down)),
+            "failed_on": failed_on}
 
 
 def check(text: str) -> tuple[bool, str]:

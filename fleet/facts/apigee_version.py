@@ -48,6 +48,14 @@ def version_of(build: str) -> str:
     return build.rsplit("-", 1)[0]
 
 
+def display(build: str) -> str:
+    """How reports show a build: the Edge version alone ("4.18.01") for Apigee-built
+    packages, the whole VERSION-RELEASE for upstream ones (their version alone, 3.4.5,
+    does not tell releases apart)."""
+    version = version_of(build)
+    return version if releases.EDGE_VERSION.match(version) else build
+
+
 def at_target(packages: dict[str, str], target: str,
               manifest: releases.Manifest | None = None) -> dict[str, bool | None]:
     """package -> True/False, or None where this output alone cannot decide."""

@@ -2,12 +2,12 @@
 command lines of the node tools (procedure.md section 1 paths)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterable, TypeVar
 
 from fleet.components import SERVICES, SERVER_TYPES, UPDATE_CODE
+from fleet.facts import getenforce, postgres_check
 from fleet.model import CHECK, HTTP, PAUSE, POLL, SHELL, Node, Prompt, Request, Step
 from fleet.plan.quote import q
 from fleet.settings import Settings
@@ -104,15 +104,35 @@ class Context:
     def check(self, node: Node, action: str, command: str, expect: Iterable[str] = ()) -> Step:
         return self.step(node, action, command, kind=CHECK, expect=tuple(expect))
 
+    def fact_check(self, node: Node, action: str, command: str, fact: str,
+                   **args: object) -> Step:
+        """A read-only step whose output must hold a fact (fleet.facts.CHECKS)."""
+        return self.step(node, action, command, kind=CHECK, fact=fact, fact_args=args)
+
     def selinux_check(self, node: Node) -> Step:
         """Section 3: the update refuses to run with SELinux enforcing."""
-        return self.check(node, "check_selinux", "getenforce", [r"(?m)^(Disabled|Permissive)\s*$"])
+        return self.fact_check(node, "check_selinux", getenforce.COMMAND, "getenforce")
+
+    def packages_check(self, node: Node, command: str, packages: Iterable[str],
+                       action: str) -> Step:
+        """These packages listed at the target release (fleet.facts.releases decides)."""
+        args: dict[str, object] = {"target": self.target, "packages": sorted(set(packages))}
+        if self.settings["releases"]:
+            args["releases"] = self.settings["releases"]
+        return self.fact_check(node, action, command, "apigee-version", **args)
 
     def versions_check(self, node: Node, components: Iterable[str], action: str) -> Step:
-        """apigee-all version must show the target for each of these components."""
-        expect = [rf"(?m)^{re.escape(SERVICES[c])}-{re.escape(self.target)}-"
-                  for c in sorted(set(components))]
-        return self.check(node, action, self.all_cmd(node, "version"), expect)
+        """apigee-all version must show each of these components at the target."""
+        return self.packages_check(node, self.all_cmd(node, "version"),
+                                   [SERVICES[c] for c in components], action)
+
+    def postgres_check(self, node: Node, role: str) -> Step:
+        """Section 6: the check's exit status, and the configured pattern if there is one."""
+        pattern = self.settings[f"postgres.{role}_pattern"]
+        args = {"pattern": pattern} if pattern else {}
+        return self.fact_check(node, f"check_{role}",
+                               self.root(postgres_check.command(q(node.apigee_root), role)),
+                               "postgres-check", **args)
 
     def poll(self, node: Node, action: str, command: str, until: str, interval: float,
              timeout: float, on_failure: Iterable[Step] = ()) -> Step:
@@ -128,7 +148,8 @@ class Context:
     def server_uuid(self, node: Node, component: str, var: str) -> Step:
         pod, kind = SERVER_TYPES[component]
         url = f"{self.management_url}/v1/servers?pod={pod}&region={node.dc}"
-        req = Request("GET", url, select={"internalIP": node.address, "type": kind}, store=var)
+        req = Request("GET", url, select={"internalIP": node.registered_address, "type": kind},
+                      store=var)
         return self.step(node, f"uuid_{component}", f"GET {url}", kind=HTTP, request=req)
 
     def reachable(self, node: Node, var: str, value: bool, action: str) -> Step:

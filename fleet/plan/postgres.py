@@ -1,13 +1,12 @@
 """PostgreSQL 9.6 and the master/standby pair, and the rollback standby (section 6)."""
 from __future__ import annotations
 
-from fleet.model import CHECK, Batch, Node, Step, Wave, batch_of
+from fleet.model import Batch, Node, Step, Wave, batch_of
 from fleet.plan.context import Context
 from fleet.plan.quote import q
 from fleet.plan.roles import edge_pg_nodes
 
 PROPERTY = "conf_pg_hba_replication.connection"
-STREAMING = (r"(?m)^REPLICATION: streaming\b",)
 
 
 def _hba_value(addresses: list[str]) -> str:
@@ -82,13 +81,10 @@ def postgres(ctx: Context) -> Wave | None:
         ctx.service(standby, "apigee-postgresql", "setup-replication-on-standby",
                     "replication_setup", f"-f {q(standby.config_file)}"),
     ]], "rebuild standby"))
-    # Both must report the same state: replication streaming (section 6, step 6).
-    batches.append(batch_of([
-        [ctx.service(master, "apigee-postgresql", "postgres-check-master", "check_master",
-                     kind=CHECK, expect=STREAMING)],
-        [ctx.service(standby, "apigee-postgresql", "postgres-check-standby", "check_standby",
-                     kind=CHECK, expect=STREAMING)],
-    ], "check replication"))
+    # Both must pass (section 6, step 6): each by its exit status (and the configured
+    # pattern, if any); the batch fails unless the two agree.
+    batches.append(batch_of([[ctx.postgres_check(master, "master")],
+                             [ctx.postgres_check(standby, "standby")]], "check replication"))
     return Wave("postgres", tuple(batches))
 
 
@@ -111,8 +107,7 @@ def rollback_add(ctx: Context) -> Wave | None:
         ctx.service(new, "apigee-setup", "install", "setup_install"),
         ctx.step(new, "setup_ps", ctx.root(
             f"{q(new.apigee_root)}/apigee-setup/bin/setup.sh -p ps -f {q(new.config_file)}")),
-        ctx.service(new, "apigee-postgresql", "postgres-check-standby", "check_standby",
-                    kind=CHECK, expect=STREAMING),
+        ctx.postgres_check(new, "standby"),
     ]
     return Wave("rollback_add", (
         batch_of([_set_replication(ctx, master, [standby.address, new.address])], "allow replication"),

@@ -26,7 +26,7 @@ def preflight(ctx: Context) -> Wave:
     for n in ctx.updatable():
         f = q(n.config_file)
         chain = [
-            ctx.check(n, "check_status", ctx.all_cmd(n, "status")),
+            ctx.fact_check(n, "check_status", ctx.all_cmd(n, "status"), "apigee-status"),
             ctx.check(n, "check_config", f"test -r {f}"),
             ctx.check(n, "check_smtp",
                       f"! grep -qiE '^SKIP_SMTP=\"?n' {f} || grep -qE '^SMTPMAILFROM=.+' {f}"),

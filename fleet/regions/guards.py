@@ -14,6 +14,7 @@ from fleet.regions.inputs import RegionInputs
 from fleet.regions.snapshot import OrgState
 
 MAX_REGIONS = 10
+MIG_PORT = "https"          # the named port the MIG serves (https:443) and the service uses
 
 
 class GuardRefused(InputError):
@@ -26,8 +27,61 @@ def _refuse(problems: list[str], verb: str) -> None:
         raise GuardRefused(f"refusing to {verb}; nothing was changed:\n{lines}")
 
 
+def _org_problems(inp: RegionInputs, st: OrgState) -> list[str]:
+    """Apigee X only; with VPC peering, on the network the organization is peered with."""
+    out = []
+    if st.runtime_type != "CLOUD":
+        out.append(f"organization {st.org} has runtime type {st.runtime_type}: this workflow "
+                   f"is for Apigee X (CLOUD) runtime instances only")
+    have = st.authorized_network.rstrip("/").rsplit("/", 1)[-1]
+    if not st.disable_vpc_peering and have and have != inp.network:
+        out.append(f"network {inp.network} is not organization {st.org}'s authorized network "
+                   f"({st.authorized_network})")
+    return out
+
+
+def _kind(group: str) -> str:
+    return "MIG" if "/instanceGroups/" in group else "NEG"
+
+
+def _backend_problems(inp: RegionInputs, st: OrgState) -> list[str]:
+    """What Compute would refuse last, after the billing resources exist: one kind of
+    backend per service; instance groups need a health check and the named port, PSC
+    NEGs allow no health check."""
+    out = []
+    for bs, have in st.backend_services.items():
+        regions = [r for r in inp.regions if inp.backend_for(r) == bs]
+        if not regions:
+            continue
+        kinds: dict[str, list[str]] = {}
+        for b in have.get("backends") or []:
+            kinds.setdefault(_kind(b.get("group", "")), []).append(
+                b.get("group", "").rsplit("/", 1)[-1])
+        for r in regions:
+            kinds.setdefault("MIG" if r.routing.mode == "mig" else "NEG", []).append(
+                f"{r.location} ({r.routing.mode.upper()}, this run)")
+        if len(kinds) > 1:
+            out.append(f"backend service {bs} would mix MIG and PSC NEG backends (MIG: "
+                       f"{', '.join(kinds['MIG'])}; NEG: {', '.join(kinds['NEG'])}): Compute "
+                       f"allows one kind per backend service; give the region its own "
+                       f"routing.backend_service or use the routing its backends use")
+        checks = have.get("healthChecks") or []
+        port = have.get("portName") or "http"
+        for r in regions:
+            if r.routing.mode == "mig" and not checks:
+                out.append(f"backend service {bs} has no health check: the MIG of "
+                           f"{r.location} needs one")
+            if r.routing.mode == "mig" and port != MIG_PORT:
+                out.append(f"backend service {bs} sends to named port {port!r}: the MIG of "
+                           f"{r.location} serves {MIG_PORT}:443")
+            if r.routing.mode == "psc" and checks:
+                out.append(f"backend service {bs} has a health check: the PSC NEG of "
+                           f"{r.location} allows none")
+    return out
+
+
 def check_add(inp: RegionInputs, st: OrgState) -> None:
-    problems: list[str] = []
+    problems: list[str] = _org_problems(inp, st) + _backend_problems(inp, st)
     new = [r for r in inp.regions if r.instance not in st.instances]
     total = len(st.instances) + len(new)
     if total > MAX_REGIONS:
@@ -36,7 +90,7 @@ def check_add(inp: RegionInputs, st: OrgState) -> None:
     if st.billing_type == "EVALUATION" and total > 1:
         problems.append(f"organization {st.org} is an evaluation organization: it has exactly "
                         f"one region and cannot get another")
-    if st.peering is None:
+    if st.peering is None and not st.disable_vpc_peering:
         problems.append(f"network {inp.network} has no service networking peering with "
                         f"{urls.PEERING_SERVICE}: set up Apigee's VPC peering first")
     for r in inp.regions:
@@ -48,8 +102,16 @@ def check_add(inp: RegionInputs, st: OrgState) -> None:
         if mine and mine.get("location") != r.location:
             problems.append(f"instance name {r.instance} is already used in "
                             f"{mine.get('location')}")
-        problems += _range_problems(inp, st, r.instance, r.range22, 22, r.cidr22)
-        problems += _range_problems(inp, st, r.instance, r.range28, 28, r.cidr28)
+        if st.disable_vpc_peering:
+            if r.cidr22 or r.cidr28:
+                problems.append(f"organization {st.org} has VPC peering disabled: {r.location} "
+                                f"takes no cidr22/cidr28 (Apigee reserves no ranges)")
+            if r.routing.mode == "mig":
+                problems.append(f"organization {st.org} has VPC peering disabled: the MIG of "
+                                f"{r.location} could not reach the instance; use PSC routing")
+        else:
+            problems += _range_problems(inp, st, r.instance, r.range22, 22, r.cidr22)
+            problems += _range_problems(inp, st, r.instance, r.range28, 28, r.cidr28)
         bs = inp.backend_for(r)
         if bs not in st.backend_services:
             problems.append(f"backend service {bs} (the production load balancer's) not found")
@@ -88,7 +150,7 @@ def _range_problems(inp: RegionInputs, st: OrgState, instance: str, name: str, p
 
 
 def check_remove(inp: RegionInputs, st: OrgState) -> None:
-    problems: list[str] = []
+    problems: list[str] = _org_problems(inp, st)
     removing = set()
     for r in inp.regions:
         inst = st.instances.get(r.instance)

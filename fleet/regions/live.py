@@ -23,12 +23,16 @@ def read_state(apis: Apis, inp: RegionInputs) -> OrgState:
     """Everything the guards need, read before any change is made."""
     o = apis.call("GET", urls.org(inp.org))
     st = OrgState(org=inp.org, billing_type=str(o.get("billingType") or "SUBSCRIPTION"),
-                  environments=sorted(o.get("environments") or []))
+                  environments=sorted(o.get("environments") or []),
+                  runtime_type=str(o.get("runtimeType") or "RUNTIME_TYPE_UNSPECIFIED"),
+                  disable_vpc_peering=bool(o.get("disableVpcPeering")),
+                  authorized_network=str(o.get("authorizedNetwork") or ""))
     for inst in apis.list(f"{urls.org(inp.org)}/instances", "instances"):
         st.instances[inst["name"]] = instance_view(inst)
         st.attachments[inst["name"]] = read_attachments(apis, inp.org, inst["name"])
     net = urls.network(inp.project_number, inp.network)
-    conns = apis.call("GET", urls.connection(net)).get("connections") or []
+    conns = [] if st.disable_vpc_peering else \
+        apis.call("GET", urls.connection(net)).get("connections") or []
     if conns:
         st.peering = {"network": conns[0].get("network"),
                       "reservedPeeringRanges": list(conns[0].get("reservedPeeringRanges") or [])}
@@ -39,7 +43,9 @@ def read_state(apis: Apis, inp: RegionInputs) -> OrgState:
         got = apis.get(urls.compute(inp.project, f"global/backendServices/{bs}"))
         if got is not None:
             st.backend_services[bs] = {"backends": got.get("backends") or [],
-                                       "connectionDraining": got.get("connectionDraining") or {}}
+                                       "connectionDraining": got.get("connectionDraining") or {},
+                                       "healthChecks": got.get("healthChecks") or [],
+                                       "portName": got.get("portName") or "http"}
     for r in inp.regions:
         sub = apis.get(urls.compute(inp.project,
                                     f"regions/{r.location}/subnetworks/{r.routing.subnet}"))

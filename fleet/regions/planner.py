@@ -90,8 +90,10 @@ def _instance_chain(s: _Steps, inp: RegionInputs, st: OrgState, r: RegionInput) 
         "name": r.instance, "location": r.location,
         "diskEncryptionKeyName": urls.key_path(inp.project, r.location, r.key_ring, r.key)}
     # always this region's own ranges: left to itself Apigee may take another region's
-    body["ipRange"] = (f"{r.cidr22 or address_placeholder(r.range22)},"
-                       f"{r.cidr28 or address_placeholder(r.range28)}")
+    # (without VPC peering there are none: Apigee reserves nothing in the network)
+    if not st.disable_vpc_peering:
+        body["ipRange"] = (f"{r.cidr22 or address_placeholder(r.range22)},"
+                           f"{r.cidr28 or address_placeholder(r.range28)}")
     if r.consumer_accept_list:
         body["consumerAcceptList"] = list(r.consumer_accept_list)
     chain = [s.http(r.location, "instance_create", "POST",
@@ -172,13 +174,14 @@ def plan_add(inp: RegionInputs, st: OrgState, op_timeout: float = 3600.0,
         backend_steps.append(s.http(r.location, "backend_add", "PATCH",
                                     urls.compute(inp.project, f"global/backendServices/{bs}"),
                                     {"backends": list(current)}, until="operation_done"))
+    ranges_wave = Wave("ranges", (
+        batch_of(([_address(s, inp, r, r.range22, 22, r.cidr22),
+                   _address(s, inp, r, r.range28, 28, r.cidr28)] for r in inp.regions),
+                 "addresses"),
+        Batch((peering,), "peering")))
     waves = (
         Wave("keys", (batch_of((_keys_chain(s, inp, r) for r in inp.regions), "kms"),)),
-        Wave("ranges", (
-            batch_of(([_address(s, inp, r, r.range22, 22, r.cidr22),
-                       _address(s, inp, r, r.range28, 28, r.cidr28)] for r in inp.regions),
-                     "addresses"),
-            Batch((peering,), "peering"))),
+        *(() if st.disable_vpc_peering else (ranges_wave,)),
         Wave("instances", (batch_of((_instance_chain(s, inp, st, r) for r in inp.regions),
                                     "instances"),)),
         # one backend service patch at a time: Compute refuses a patch while one is running

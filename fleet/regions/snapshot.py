@@ -14,6 +14,9 @@ from typing import Any
 class OrgState:
     org: str
     billing_type: str = "SUBSCRIPTION"          # EVALUATION | SUBSCRIPTION | PAYG
+    runtime_type: str = "CLOUD"                 # CLOUD (Apigee X) | HYBRID
+    disable_vpc_peering: bool = False           # True: PSC only, no ranges, no peering
+    authorized_network: str = ""                # the peered network (with VPC peering)
     # instance name -> {"location", "ipRange", "state", "host", "serviceAttachment"}
     instances: dict[str, dict[str, Any]] = field(default_factory=dict)
     environments: list[str] = field(default_factory=list)
@@ -22,7 +25,7 @@ class OrgState:
     peering: dict[str, Any] | None = None        # {"network", "reservedPeeringRanges"}
     # global address name -> {"address", "prefixLength", "purpose", "network"}
     addresses: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # backend service name -> {"backends": [...], "connectionDraining": {...}}
+    # backend service name -> {"backends", "connectionDraining", "healthChecks", "portName"}
     backend_services: dict[str, dict[str, Any]] = field(default_factory=dict)
     # "region/subnet" -> {"privateIpGoogleAccess": bool}
     subnets: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -157,8 +157,9 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                 try:
                     results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
                                       chains=chains, on_failed=True)
-                except KeyboardInterrupt:
+                except KeyboardInterrupt as exc:
                     _finish_running_steps(ctx)
+                    exc.abandoned = ctx.abandoned         # type: ignore[attr-defined]
                     raise
                 out.ran += sum(len(c) for c in chains.values())
                 failed = [h for h in names if results[h].failed]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from fleet.components import EDGE_JAVA
+from lab.tables import EDGE_JAVA
 from lab.commands import Ctx, CommandError, command
 from lab.commands.system import judge_broker_closed
 from lab.state import ORDER, TARGET, HostState

@@ -37,8 +37,9 @@ def test_case(path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(PARSERS))
-def test_every_kind_has_a_real_capture(kind: str) -> None:
+def test_every_kind_has_a_real_capture_and_a_lab_case(kind: str) -> None:
     sources = [str(load(p)["source"]) for p in CASES if p.parent.name == kind]
+    assert any(s.startswith("lab") for s in sources), f"{kind}: no case from the lab"
     if kind != "postgres-check":       # no public capture exists (see its case files)
         assert any(not s.startswith(("lab", "synthetic")) for s in sources), \
             f"{kind}: no real capture"

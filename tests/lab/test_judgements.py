@@ -174,7 +174,7 @@ def test_rule9_and_rule2_without_drain(lab5):
 def test_rule13_drain_polled_on_an_open_broker(lab5):
     """What a resumed run did when it skipped the block that a failed drain had removed."""
     m4 = lab5.node("m4")
-    m4.ok("qpid-stat -q")
+    m4.ok(f"{m4.root}/apigee-qpidd/bin/qpid-stat -q")
     v = lab5.verdict()
     assert rules(v) == {13}
     assert "drain polled" in messages(v, 13) and "m1" in messages(v, 13)
@@ -194,7 +194,7 @@ def test_rule13_block_that_lets_one_host_in_is_not_closed(lab5):
     m4 = lab5.node("m4")
     m1 = lab5.state()["hosts"]["m1"]["address"]
     m4.ok(f"sudo iptables -A INPUT -p tcp --destination-port 5672 ! -s {m1} -i eth0 -j DROP")
-    m4.ok("qpid-stat -q")
+    m4.ok(f"{m4.root}/apigee-qpidd/bin/qpid-stat -q")
     v = lab5.verdict()
     assert rules(v) == {13} and "open to m1" in messages(v, 13)
 

@@ -14,7 +14,8 @@ FLAGS = ["--project", "demo-org", "--project-number", "123456789012", "--network
 def test_flags_only_dry_run(emulator) -> None:
     out = io.StringIO()
     rc = main(["add", *FLAGS, "--location", "us-west2", "--routing", "mig", "--subnet",
-               "apigee-subnet", "--endpoint", emulator.endpoint, "--dry-run"], out=out)
+               "apigee-subnet", "--backend-service", "apigee-mig-backend",   # its own: MIG
+               "--endpoint", emulator.endpoint, "--dry-run"], out=out)
     assert rc == 0, out.getvalue()
     text = out.getvalue()
     assert "regions/us-west2/instanceGroupManagers" in text

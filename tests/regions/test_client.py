@@ -45,7 +45,8 @@ def test_every_planned_call_resolves_to_its_discovery_method() -> None:
     seen = set()
     example = load(Path(__file__).parents[2] / "inventory/regions/example.yaml")
     state = OrgState(org="demo-org", peering={"reservedPeeringRanges": []},
-                     backend_services={"apigee-xlb-backend": {}},
+                     backend_services={"apigee-xlb-backend": {}, "apigee-mig-backend": {
+                         "healthChecks": ["hc"], "portName": "https"}},
                      subnets={"us-west1/apigee-subnet": {"privateIpGoogleAccess": True},
                               "europe-west3/apigee-subnet": {"privateIpGoogleAccess": True}})
     for plan in (_plan("add_psc_explicit_cidrs.yaml", plan_add),

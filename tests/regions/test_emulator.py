@@ -130,3 +130,82 @@ def test_lab_cli_start_state_verdict_stop(tmp_path: Path) -> None:
                               text=True, timeout=30)
     assert stop.returncode == 0
     assert not (d / "pid").exists()
+
+
+SELF = "https://www.googleapis.com/compute/v1/projects/demo-org"
+BS = "/compute/v1/projects/demo-org/global/backendServices/"
+
+
+def test_org_lock_refuses_a_second_apigee_operation(emulator) -> None:
+    op = emulator.hold_lock(30)
+    path = "/v1/organizations/demo-org/instances/apigee-us-central1/attachments/"
+    status, body = _raw(emulator, "DELETE", path + "seed-us-central1-test")
+    assert status == 400 and body["error"]["status"] == "FAILED_PRECONDITION"
+    assert body["error"]["message"].startswith("the resource is locked by another operation")
+    import time
+    op.done_at = time.monotonic()
+    status, body = _raw(emulator, "DELETE", path + "seed-us-central1-test")
+    assert status == 200 and body["metadata"]["operationType"] == "DELETE"
+
+
+def test_lists_page(make_emulator, run_region) -> None:
+    emu = make_emulator(page_size=1, environments=["prod", "test", "dev"])
+    status, body = _raw(emu, "GET", "/v1/organizations/demo-org/instances/apigee-us-central1/"
+                        "attachments")
+    assert len(body["attachments"]) == 1 and body["nextPageToken"] == "1"
+    apis = Apis(endpoint=emu.endpoint)
+    assert len(apis.list(f"{ORG}/instances/apigee-us-central1/attachments",
+                         "attachments")) == 3
+    status, body = _raw(emu, "GET", "/compute/v1/projects/demo-org/global/addresses")
+    assert len(body["items"]) == 1 and "nextPageToken" in body
+    from tests.regions.conftest import PSC, spec
+    rc, out, _ = run_region("add", emu, spec(PSC))          # every list read through pages
+    assert rc == 0, out
+    assert emu.state()["attachments"]["apigee-us-west1"] == ["dev", "prod", "test"]
+    rc, out, _ = run_region("remove", emu, spec(PSC))
+    assert rc == 0, out
+    assert emu.verdict(removed=["us-west1"])["ok"]
+
+
+def test_peering_network_is_named_by_project_number(emulator) -> None:
+    base = "/v1/services/servicenetworking.googleapis.com/connections?network="
+    status, body = _raw(emulator, "GET", base + "projects/demo-org/global/networks/apigee-vpc")
+    assert status == 400 and "project_number" in body["error"]["message"]
+    status, body = _raw(emulator, "GET",
+                        base + "projects/123456789012/global/networks/apigee-vpc")
+    assert status == 200 and body["connections"]
+
+
+def test_failed_creation_leaves_no_invented_state(emulator, run_region) -> None:
+    from tests.regions.conftest import PSC, spec
+    emulator.fail("apigee.instances.create", mode="operation", code=400, message="no capacity")
+    rc, out, _ = run_region("add", emulator, spec(PSC))
+    assert rc == 1 and "no capacity" in out
+    states = {i["state"] for i in emulator.state()["instances"].values()}
+    assert states <= {"CREATING", "ACTIVE", "DELETING", "UPDATING"}
+    assert "apigee-us-west1" not in emulator.state()["instances"]
+
+
+def test_backend_kinds_health_check_and_named_port(emulator) -> None:
+    w = emulator.world
+    group = f"{SELF}/regions/europe-west3/instanceGroups/m"
+    w.igms[("europe-west3", "m")] = {"name": "m", "namedPorts": [{"name": "http", "port": 80}],
+                                     "selfLink": group}
+    psc = w.backend_services["apigee-xlb-backend"]["backends"]
+    status, body = _raw(emulator, "PATCH", BS + "apigee-xlb-backend",
+                        {"backends": psc + [{"group": group}]})
+    assert status == 400 and "cannot mix instance group and network endpoint group" \
+        in body["error"]["message"]
+    status, body = _raw(emulator, "PATCH", BS + "apigee-xlb-backend",
+                        {"backends": [{"group": group}]})
+    assert status == 400 and "must have a health check" in body["error"]["message"]
+    status, body = _raw(emulator, "PATCH", BS + "apigee-xlb-backend",
+                        {"healthChecks": [f"{SELF}/global/healthChecks/hc"]})
+    assert status == 400 and "must not have a health check" in body["error"]["message"]
+    status, _ = _raw(emulator, "PATCH", BS + "apigee-mig-backend",
+                     {"backends": [{"group": group}]})
+    assert status == 200
+    import time
+    time.sleep(0.05)                                        # the patch's operation is done
+    v = emulator.verdict()                                  # group serves http, service https
+    assert f"backend {group} of apigee-mig-backend has no named port 'https'" in v["problems"]

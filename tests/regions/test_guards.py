@@ -167,3 +167,54 @@ def test_bad_inputs_exit_2_with_the_problem(emulator, run_region, inputs, needle
     rc, out, err = run_region("add", emulator, inputs)
     assert rc == 2 and needle in err and "Traceback" not in err, err
     assert emulator.calls() == []
+
+
+def test_mig_region_aimed_at_the_psc_backend_service_is_refused(emulator, run_region) -> None:
+    """issue 13: the old example.yaml; Compute would refuse the patch last, after the
+    instance, template, MIG and autoscaler were created and billing."""
+    mig_into_psc = {**MIG, "routing": {"mode": "mig", "subnet": "apigee-subnet"}}
+    _refused(run_region, emulator, "add", spec(PSC, mig_into_psc),
+             "backend service apigee-xlb-backend would mix MIG and PSC NEG backends",
+             "NEG: apigee-neg-us-central1, us-west1 (PSC, this run)",
+             "backend service apigee-xlb-backend has no health check",
+             "sends to named port 'http'")
+
+
+def test_psc_region_aimed_at_a_service_with_a_health_check_is_refused(emulator,
+                                                                      run_region) -> None:
+    psc_into_mig = {**PSC, "routing": {**PSC["routing"], "backend_service": "apigee-mig-backend"}}
+    _refused(run_region, emulator, "add", spec(psc_into_mig),
+             "backend service apigee-mig-backend has a health check: the PSC NEG of us-west1 "
+             "allows none")
+
+
+def test_hybrid_org_is_refused(make_emulator, run_region) -> None:
+    emu = make_emulator(runtime_type="HYBRID")
+    _refused(run_region, emu, "add", spec(PSC), "has runtime type HYBRID")
+    _refused(run_region, emu, "remove", spec(US_CENTRAL, EU_WEST), "has runtime type HYBRID")
+
+
+def test_org_without_vpc_peering_adds_and_removes_a_psc_region(make_emulator,
+                                                               run_region) -> None:
+    emu = make_emulator(disable_vpc_peering=True)
+    inputs = spec({**PSC, "consumer_accept_list": ["demo-org", "client-proj-1"]})
+    rc, out, err = run_region("add", emu, inputs)
+    assert rc == 0, out + err
+    s = emu.state()
+    inst = s["instances"]["apigee-us-west1"]
+    assert inst["state"] == "ACTIVE" and "ipRange" not in inst
+    assert inst["consumerAcceptList"] == ["demo-org", "client-proj-1"]
+    assert s["addresses"] == {} and s["peering_ranges"] == []
+    assert not any(c["call"].startswith(("compute.globalAddresses", "servicenetworking"))
+                   for c in emu.mutating_calls())
+    assert emu.verdict()["ok"], emu.verdict()
+    rc, out, err = run_region("remove", emu, inputs)
+    assert rc == 0, out + err
+    assert emu.verdict(removed=["us-west1"])["ok"], emu.verdict(removed=["us-west1"])
+
+
+def test_org_without_vpc_peering_refuses_mig_and_cidrs(make_emulator, run_region) -> None:
+    emu = make_emulator(disable_vpc_peering=True)
+    _refused(run_region, emu, "add", spec({**MIG, "cidr22": "10.20.0.0/22"}),
+             "has VPC peering disabled: europe-west3 takes no cidr22/cidr28",
+             "the MIG of europe-west3 could not reach the instance; use PSC routing")
