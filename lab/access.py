@@ -12,6 +12,7 @@ And three judgements about access and long commands (rules 14-16):
 from __future__ import annotations
 
 import asyncio
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,9 @@ def client_key(directory: Path, passphrase: str) -> tuple[Path, asyncssh.SSHKey]
         return path, asyncssh.read_private_key(str(path), passphrase)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = asyncssh.generate_private_key("ssh-ed25519")
-    key.write_private_key(str(path), passphrase=passphrase)
+    with warnings.catch_warnings():            # bcrypt warns below 50 rounds; ssh-keygen uses 16
+        warnings.simplefilter("ignore", UserWarning)
+        key.write_private_key(str(path), passphrase=passphrase, rounds=16)
     path.chmod(0o600)
     key.write_public_key(str(path) + ".pub")
     return path, key

@@ -83,7 +83,9 @@ static void restore_and_die(int sig) {
     raise(sig);
 }
 
-static void answer_line(int s, int echo) {
+/* A prompt comes with the read request and is written once echo is off, as sudo and
+ * `read -s -p` do: a fast typist's answer is never echoed. */
+static void answer_line(int s, int echo, const char *prompt, size_t plen) {
     static char *buf;
     static size_t cap;
     struct termios quiet;
@@ -97,6 +99,7 @@ static void answer_line(int s, int echo) {
         echo_off = 1;
         tcsetattr(0, TCSADRAIN, &quiet);
     }
+    if (plen) write_all(1, prompt, plen);
     long n = read_line(&buf, &cap);
     if (silent) {
         tcsetattr(0, TCSADRAIN, &saved);
@@ -192,7 +195,8 @@ int main(int argc, char **argv) {
         switch (head[0]) {
         case 'o': write_all(1, payload, n); break;
         case 'e': write_all(2, payload, n); break;
-        case 'r': answer_line(s, n == 1 && payload[0] == '1'); break;
+        case 'r': answer_line(s, n >= 1 && payload[0] == '1', n > 1 ? payload + 1 : "",
+                              n > 1 ? (size_t)(n - 1) : 0); break;
         case 'a': answer_all(s); break;
         case 'x': return atoi(payload);
         default: break;

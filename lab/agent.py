@@ -3,7 +3,7 @@
 Usage (from a stub script): ``python -S agent.py SOCKET HOST COMMAND [ARGS...]``.
 Only builtin modules (``_socket``, no json/enum/re), so it starts in ~20 ms. Frames are
 ``TYPE(1 byte) LENGTH(4 bytes, big endian) PAYLOAD``. From the lab: ``o``/``e`` output,
-``r`` read a line (payload ``1`` echo, ``0`` silent), ``a`` read all of stdin, ``x`` exit
+``r`` read a line (payload ``1`` echo, ``0`` silent, then the prompt to show), ``a`` read all of stdin, ``x`` exit
 status. To the lab: ``h`` hello (NUL-separated host, command, cwd, tty flag, args), ``l``
 a line, ``n`` end of input, ``d`` all of stdin. If the lab goes away the command exits 255.
 """
@@ -37,7 +37,8 @@ def write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data):]
 
 
-def _readline(echo: bool):
+def _readline(echo: bool, prompt: bytes = b""):
+    """A prompt is written once echo is off (as sudo does): a fast answer is never echoed."""
     fd = 0
     if not echo and os.isatty(fd):
         import termios
@@ -45,12 +46,14 @@ def _readline(echo: bool):
         new = termios.tcgetattr(fd)
         new[3] &= ~termios.ECHO
         termios.tcsetattr(fd, termios.TCSADRAIN, new)
+        write_all(1, prompt)
         try:
             line = sys.stdin.buffer.readline()
         finally:
             termios.tcsetattr(fd, termios.TCSADRAIN, old)
             os.write(1, b"\n")
     else:
+        write_all(1, prompt)
         line = sys.stdin.buffer.readline()
     return line.rstrip(b"\n") if line else None
 
@@ -77,7 +80,7 @@ def main(argv) -> int:
         elif kind == b"e":
             write_all(2, payload)
         elif kind == b"r":
-            line = _readline(payload == b"1")
+            line = _readline(payload[:1] == b"1", payload[1:])
             s.sendall(frame(b"n", b"") if line is None else frame(b"l", line))
         elif kind == b"a":
             s.sendall(frame(b"d", sys.stdin.buffer.read()))

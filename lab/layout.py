@@ -34,9 +34,11 @@ SUDO = """#!/bin/bash
 # lab sudo: runs its arguments as the same user with the same environment (PATH included),
 # so the lab's iptables/crontab/yum shadow the real ones after sudo too.
 prompt="[sudo] password for $USER: "
+validate=
 while [ $# -gt 0 ]; do
   case "$1" in
     -p) prompt="$2"; shift 2 ;;
+    -v) validate=1; shift ;;
     -u|-g|-C|-h|-U|-r|-t|-T) shift 2 ;;
     --) shift; break ;;
     -s|-i) shift; [ $# -eq 0 ] && exec bash --noprofile --norc -i; exec bash -c "$*" ;;
@@ -44,16 +46,22 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -eq 0 ] && { echo "usage: sudo command" >&2; exit 1; }
+[ $# -eq 0 ] && [ -z "$validate" ] && { echo "usage: sudo command" >&2; exit 1; }
 ASK
+[ -n "$validate" ] && exit 0
 exec "$@"
 """
-# --sudo-password: no NOPASSWD and no cached credentials (timestamp_timeout=0): every sudo
-# asks, on the terminal (never stdin), as the real one does; none without a terminal.
+# --sudo-password: no NOPASSWD; as sudo's defaults, a password is remembered for 5 minutes
+# per terminal (timestamp_type=tty), asked on the terminal (never stdin), and cannot be
+# asked without one.
 SUDO_ASKS = """if ! { exec 3<>/dev/tty; } 2>/dev/null; then
   echo "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper" >&2; exit 1
 fi
-"$(dirname "$0")/.sudo-auth" "$prompt" <&3 >&3 2>&3 || exit 1
+ts="$HOME/.sudo_ts_$(ps -o tty= -p $$ | tr -d ' /')"
+if [ -z "$(find "$ts" -mmin -5 2>/dev/null)" ]; then
+  "$(dirname "$0")/.sudo-auth" "$prompt" <&3 >&3 2>&3 || exit 1
+  touch "$ts"
+fi
 exec 3>&-"""
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fleet.model import SHELL, Step
 
 # Steps whose commands run for minutes and must survive a hang-up.
-DETACHED_ACTIONS = frozenset({"update", "setup_ps", "db_upgrade", "replication_setup"})
+DETACHED_ACTIONS = frozenset({"update", "setup_ps", "db_upgrade", "replication_setup", "bootstrap"})
 BECOME = "sudo "
 FOLDER = "var/log/fleet"
 STATE = re.compile(r"__JOB=(none|running|done|dead|started)(?: ([0-9]+))?__")
@@ -43,9 +43,8 @@ class JobState:
 
 
 def detachable(step: Step) -> bool:
-    """Long shell steps without typed input (a detached job has no terminal to type at)."""
-    return (step.kind == SHELL and step.action in DETACHED_ACTIONS
-            and not step.inputs and not step.prompts)
+    """Long shell steps (their secrets, if any, go to the job through ``start_line``)."""
+    return step.kind == SHELL and step.action in DETACHED_ACTIONS
 
 
 def job_for(run_id: str, key: str, action: str, apigee_root: str) -> Job:
@@ -59,20 +58,40 @@ def _marker(state: str, value: str = "") -> str:
     return f"printf '__JOB''={state}{' %s' if value else ''}__\\n'{' ' + value if value else ''}"
 
 
-def start_line(job: Job, command: str) -> str:
+def input_marker(n: int) -> str:
+    """What the start line prints before it reads its ``n``-th secret from the terminal."""
+    return f"__JOBIN_{n}__"
+
+
+def start_line(job: Job, command: str, variables: tuple[str, ...] = (), answers: int = 0) -> str:
     """The line that starts the job and returns once it runs (``__JOB=started PID__``).
     A leading ``sudo`` moves outside the detacher, so sudo asks on the session's terminal
-    (the runner answers at its prompt) and the job itself runs with the privilege."""
+    (the runner answers at its prompt) and the job itself runs with the privilege.
+
+    Secrets a detached job needs are read from the terminal with echo off, each after its
+    ``input_marker`` (the runner types them there, never on a command line): first the
+    shell ``variables`` the command uses (exported to the job only), then ``answers`` lines
+    piped to the job's standard input for the prompts it will print (a bootstrap's
+    repository password) — the job has no terminal to ask on."""
     become = ""
     if command.startswith(BECOME):
         become, command = BECOME, command[len(BECOME):]
     q = shlex.quote
     log, rc, pid = (q(job.path(e)) for e in ("log", "rc", "pid"))
-    script = (f"echo $$ > {pid}; trap '' HUP; ( {command} ) > {log} 2>&1 < /dev/null; "
+    script = (f"echo $$ > {pid}; trap '' HUP; ( {command} ) > {log} 2>&1; "
               f"echo $? > {rc}.tmp; mv -f {rc}.tmp {rc}")
+    names = list(variables) + [f"FLEET_ANSWER_{i}" for i in range(1, answers + 1)]
+    reads = "".join(f"printf '__JOB''IN_%s__\\n' {i}; IFS= read -r {v}; "
+                    for i, v in enumerate(names, 1))
+    if names:
+        reads = f"stty -echo 2>/dev/null; {reads}stty echo 2>/dev/null; "
+    exports = f"export {' '.join(variables)}; " if variables else ""
+    feed = ("printf '%s\\n' " + " ".join(f'"${v}"' for v in names[len(variables):]) + " | "
+            if answers else "")
+    stdin = "" if answers else " < /dev/null"
     tries = int(START_WAIT / 0.1)
-    launcher = (f"umask 022; mkdir -p {q(job.folder)} && rm -f {rc} {pid} && "
-                f"(setsid bash -c {q(script)} {q(job.name)} > /dev/null 2>&1 < /dev/null &) && "
+    launcher = (f"umask 022; mkdir -p {q(job.folder)} && rm -f {rc} {pid} && {reads}{exports}"
+                f"({feed}setsid bash -c {q(script)} {q(job.name)} > /dev/null 2>&1{stdin} &) && "
                 f"for i in $(seq {tries}); do [ -s {pid} ] && break; sleep 0.1; done; "
                 f"[ -s {pid} ] && {_marker('started', '$(cat ' + pid + ')')}")
     return f"{become}bash -c {q(launcher)}"

@@ -87,7 +87,7 @@ def bastion_channel(spec: str, params: dict[str, Any], target: tuple[str, int]) 
             client.set_missing_host_key_policy(
                 paramiko.RejectPolicy() if params.get("ssh_strict", True) else paramiko.AutoAddPolicy())
             timeout = float(params.get("conn_timeout") or 10)
-            client.connect(host, port, user, password=params.get("password"),
+            client.connect(host, port, user, password=params.get("password"), pkey=params.get("pkey"),
                            key_filename=params.get("key_file"), passphrase=params.get("passphrase"),
                            look_for_keys=bool(params.get("use_keys")),
                            allow_agent=bool(params.get("allow_agent")), timeout=timeout,
@@ -97,6 +97,23 @@ def bastion_channel(spec: str, params: dict[str, Any], target: tuple[str, int]) 
             transport = client.get_transport()
     assert transport is not None
     return transport.open_channel("direct-tcpip", target, ("127.0.0.1", 0))
+
+
+_keys: dict[tuple[str, int, int], paramiko.PKey] = {}
+
+
+def load_key(path: str, passphrase: str | None) -> paramiko.PKey:
+    """The key file, decrypted once per version of the file: paramiko would otherwise try
+    each key type on it, running the passphrase's bcrypt each time, for every connection
+    (seconds per host with an encrypted key)."""
+    full = os.path.abspath(os.path.expanduser(path))
+    st = os.stat(full)
+    ident = (full, st.st_ino, st.st_mtime_ns)
+    with _lock:
+        key = _keys.get(ident)
+        if key is None:
+            key = _keys[ident] = paramiko.PKey.from_path(full, passphrase.encode() if passphrase else None)
+    return key
 
 
 def close_bastions() -> None:
@@ -123,6 +140,8 @@ class FleetSSH:
             params["ssh_config_file"] = ssh_config
         params.update(extras or {})
         jump = params.pop("proxy_jump", None)
+        if params.get("key_file") and not params.get("pkey"):
+            params["pkey"] = load_key(str(params["key_file"]), params.get("passphrase"))
         params["auto_connect"] = False
         conn = ConnectHandler(**params)
         if jump:
@@ -150,3 +169,24 @@ def register() -> None:
     from nornir.core.plugins.connections import ConnectionPluginRegister
     if CONNECTION not in ConnectionPluginRegister.available:
         ConnectionPluginRegister.register(CONNECTION, FleetSSH)
+
+
+def shell(task: Any, command: str, timeout: float = 60.0,
+          become_password: str | None = None) -> Any:
+    """A Nornir task for any Nornir user: ``command`` over ``fleet_ssh``, the output as the
+    result, the exit status as ``Result.rc``, failed on a non-zero status. ``sudo`` in the
+    command asks at the session's own prompt, answered with ``become_password`` only.
+
+        nr.run(task=shell, command="sudo /opt/apigee/apigee-service/bin/apigee-all status")
+    """
+    from nornir.core.task import Result
+
+    from fleet.model import CHECK, Step
+    from tasks.shell import run_shell
+
+    register()
+    conn = task.host.get_connection(CONNECTION, task.nornir.config)
+    secrets = {"become_password": become_password} if become_password else {}
+    res = run_shell(conn, Step(task.host.name, "shell", command, CHECK, timeout=timeout),
+                    command, secrets)
+    return Result(host=task.host, result=res.output, failed=res.rc != 0, rc=res.rc)

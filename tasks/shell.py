@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from fleet.model import Step
-from tasks.markers import (PROMPT_PATTERN, RC_SUFFIX, RC_VALUE, command_body, sudo_answers,
-                           sudo_event, wait_patterns)
+from fleet.model import CHECK, Step
+from tasks.markers import (PROMPT_PATTERN, RC_SUFFIX, RC_VALUE, SUDO_PROMPT, command_body,
+                           sudo_answers, sudo_event, wait_patterns)
 
 READY = r"__READY__"
+PRIME = "sudo_validate"
 
 
 class ConnectionLost(Exception):
@@ -111,6 +112,10 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         for _, name in step.inputs:
             type_text(conn, secrets[name] + "\n")
         read_until(conn, PROMPT_PATTERN, 30)
+    if secrets.get("become_password") and sudo_answers(command) > 1 and step.action != PRIME:
+        # several sudo in one line (a pipeline) would ask at once on one terminal: have
+        # sudo remember the password first (where it does; else each prompt is answered)
+        run_shell(conn, Step(step.host, PRIME, "sudo -v", CHECK, timeout=60), "sudo -v", secrets)
     type_text(conn, f"{command}{RC_SUFFIX}\n")
     answers = [(re.compile(p.pattern, re.M), p.secret) for p in step.prompts]
     pattern = wait_patterns([p.pattern for p in step.prompts])
@@ -129,13 +134,14 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         if event is not None:
             if not event.ask:
                 raise SudoRefused(event.reason)
-            if sudo_left <= 0:
-                raise SudoRefused("sudo refused the become password (asked again)")
             if not secrets.get("become_password"):
                 raise SudoRefused("sudo asks for a password: give the become password "
                                   "(secret become_password, env FLEET_BECOME_PASSWORD)")
-            type_text(conn, secrets["become_password"] + "\n")
-            sudo_left -= 1
+            for _ in range(max(1, chunk.count(SUDO_PROMPT))):   # sudo in a pipeline ask at once
+                if sudo_left <= 0:
+                    raise SudoRefused("sudo refused the become password (asked again)")
+                type_text(conn, secrets["become_password"] + "\n")
+                sudo_left -= 1
             continue
         for i, (rx, name) in enumerate(answers):
             if rx.search(chunk) and i not in answered:

@@ -14,14 +14,14 @@ from typing import Any, Callable
 from nornir.core.task import Result, Task
 
 from fleet.facts import judge
-from fleet.model import CHECK, HTTP, PAUSE, POLL, Step
+from fleet.model import CHECK, HTTP, PAUSE, POLL, Prompt, Step
 from fleet.plan.checks import PREDICATES, readable
 from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
 from tasks.connect import ConnectFailed, connect, cut
-from tasks.detach import (detachable, follow_line, job_for, log_text, next_move, parse_state,
-                          start_line, state_line)
+from tasks.detach import (detachable, follow_line, input_marker, job_for, log_text, next_move,
+                          parse_state, start_line, state_line)
 from tasks.shell import ConnectionLost, ShellResult, StepTimeout, SudoRefused, run_shell
 
 VAR = re.compile(r"\$\{(\w+)\}")
@@ -90,8 +90,12 @@ def _detached(task: Task, ctx: ChainContext, step: Step, command: str, key: str)
         found = parse_state(_shell(task, ctx, probe, probe.command).output)
         note = ""
         if next_move(found) == "start":
-            begin = Step(step.host, step.action, command, CHECK, timeout=min(step.timeout, 300))
-            started = parse_state(_shell(task, ctx, begin, start_line(job, command)).output)
+            secrets = [name for _, name in step.inputs] + [p.secret for p in step.prompts]
+            begin = Step(step.host, step.action, command, CHECK, timeout=min(step.timeout, 300),
+                         prompts=tuple(Prompt(input_marker(i), name)
+                                       for i, name in enumerate(secrets, 1)))
+            line = start_line(job, command, tuple(v for v, _ in step.inputs), len(step.prompts))
+            started = parse_state(_shell(task, ctx, begin, line).output)
             if started.state != "started":
                 raise StepFailed(f"the command did not start as job {job.name}")
         else:

@@ -67,8 +67,9 @@ class Ctx:
     def err(self, text: str, end: str = "\n") -> None:
         self._send(b"e", (text + end).encode())
 
-    async def readline(self, echo: bool = True) -> str | None:
-        self._send(b"r", b"1" if echo else b"0")
+    async def readline(self, echo: bool = True, prompt: str = "") -> str | None:
+        """A line from the terminal; ``prompt`` is shown by the agent once echo is off."""
+        self._send(b"r", (b"1" if echo else b"0") + prompt.encode())
         await self.writer.drain()
         kind, payload = await self.inbox.get()
         return payload.decode(errors="replace") if kind == b"l" else None

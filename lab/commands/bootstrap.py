@@ -117,8 +117,7 @@ async def bootstrap(ctx: Ctx) -> int:
             return 1
         password = args.get("apigeepassword")
         if password is None:
-            ctx.out(PASSWORD_PROMPT, end="")
-            password = await ctx.readline(echo=False)
+            password = await ctx.readline(echo=False, prompt=PASSWORD_PROMPT)
             wrong_prompt(st, h.name, password, "repo_password", "the bootstrap's password prompt")
         if user != st.secrets["repo_user"] or password != st.secrets["repo_password"]:
             ctx.err("ERROR: Unable to authenticate with the Apigee repository (HTTP 401): "

@@ -13,8 +13,7 @@ TRIES = 3
 async def sudo_auth(ctx: Ctx) -> int:
     prompt = ctx.argv[0] if ctx.argv else "[sudo] password for apigee: "
     for _ in range(TRIES):
-        ctx.out(prompt, end="")
-        typed = await ctx.readline(echo=False)
+        typed = await ctx.readline(echo=False, prompt=prompt)
         if typed is None:
             ctx.err("sudo: no password was provided")
             return 1

@@ -8,9 +8,10 @@ import time
 import paramiko
 import pytest
 
+from fleet.secrets import MASK
 from lab import Lab
 from tests.e2e.helpers import events, explain, run_ids, runner
-from tests.e2e.test_failures import _runner_until, ends, tuned
+from tests.e2e.test_failures import _runner_until, tuned
 
 TIMED_PROMPT = r"\[\e[1;32m\]\t \u@\h:\w\#\[\e[0m\] "
 
@@ -22,10 +23,14 @@ TIMED_PROMPT = r"\[\e[1;32m\]\t \u@\h:\w\#\[\e[0m\] "
 ], ids=["sudo-password", "keys-through-bastion", "timed-prompt"])
 def test_full_update_gets_a_clean_verdict(tmp_path, access):
     with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0, **access) as lab:
-        res = runner(lab, "--all", "--yes", reports=tmp_path / "reports")
+        reports = tmp_path / "reports"
+        res = runner(lab, "--all", "--yes", reports=reports)
         assert res.returncode == 0, explain(res, lab)
         verdict = lab.verdict(final=True)
         assert verdict.ok, verdict.violations
+        # no secret was ever echoed back by a terminal (the journal would show it masked)
+        echoed = [e for e in events(reports, run_ids(reports)[0]) if MASK in (e.get("output") or "")]
+        assert not echoed, echoed[:2]
 
 
 def test_the_nodes_are_reached_only_through_the_bastion_and_only_with_the_key(tmp_path):
@@ -48,10 +53,10 @@ def test_a_wrong_become_password_fails_at_once_and_types_nothing_elsewhere(tmp_p
         t0 = time.monotonic()
         res = runner(lab, "--all", "--yes", reports=reports,
                      env={"FLEET_BECOME_PASSWORD": lab.secrets["repo_password"]})
-        assert res.returncode == 1, explain(res)
+        # refused at the first sudo: the run's leases on the nodes (exit 2, nothing changed)
+        assert res.returncode in (1, 2), explain(res)
         assert time.monotonic() - t0 < 60                       # not the step's timeout
-        (failed, *_) = ends(events(reports, run_ids(reports)[0]), "failed")
-        assert "sudo refused the become password" in failed["error"], failed
+        assert "sudo refused the become password" in res.stdout + res.stderr, explain(res)
         # the lab saw the repository password typed at sudo's prompt: the judgement works,
         # and the runner typed it only once, then stopped
         assert {v["rule"] for v in lab.verdict().violations} == {14}
@@ -68,8 +73,8 @@ def test_sudo_asking_without_a_become_password_fails_at_once(tmp_path):
         secrets.chmod(0o600)
         res = runner(lab, "--all", "--yes", "--config", str(cfg), "--secrets", str(secrets),
                      reports=reports)
-        assert res.returncode == 1, explain(res)
-        assert "FLEET_BECOME_PASSWORD" in res.stdout
+        assert res.returncode in (1, 2), explain(res)
+        assert "FLEET_BECOME_PASSWORD" in res.stdout + res.stderr
         assert lab.verdict().ok
 
 

@@ -140,3 +140,27 @@ def test_rule16_quiet_for_the_same_update_one_after_the_other(make_lab):
     n.ok(line)
     n.ok(line)
     assert 16 not in rules(lab.verdict())
+
+
+def test_the_shell_task_for_nornir_users(make_lab):
+    """tasks.plugin.shell over the fleet_ssh plugin, outside the runner: exit status, sudo
+    with a password, a prompt with the time."""
+    from nornir import InitNornir
+
+    from tasks.plugin import shell
+
+    lab = make_lab("2-node", sudo_password=True, prompt=r"\t \u@\h \w\$ ")
+    inv = lab.inventory_dir
+    nr = InitNornir(inventory={"plugin": "SimpleInventory", "options": {
+        "host_file": str(inv / "hosts.yaml"), "group_file": str(inv / "groups.yaml"),
+        "defaults_file": str(inv / "defaults.yaml")}}, logging={"enabled": False})
+    defaults = nr.inventory.defaults.connection_options
+    defaults["fleet_ssh"] = defaults["netmiko"]
+    try:
+        ok = nr.run(task=shell, command="sudo hostname", become_password=lab.secrets["become_password"])
+        assert {h: r[0].result for h, r in ok.items()} == {"m1": "m1", "m2": "m2"}
+        bad = nr.run(task=shell, command="sh -c 'exit 3'")
+        assert all(r.failed and r[0].rc == 3 for r in bad.values())
+    finally:
+        nr.close_connections()
+    assert lab.verdict().ok

@@ -66,6 +66,21 @@ def test_sudo_stays_outside_the_detacher_so_it_asks_on_the_terminal():
 def test_only_long_steps_without_typed_input_detach():
     assert detachable(Step("m1", "update", "sudo update.sh -c ldap", SHELL))
     assert not detachable(Step("m1", "stop_pg", "sudo apigee-service stop", SHELL))
-    assert not detachable(Step("m1", "update", "x", SHELL, prompts=(Prompt("p:", "s"),)))
+    assert detachable(Step("m1", "bootstrap", "x", SHELL, prompts=(Prompt("p:", "s"),)))
     assert next_move(JobState("running", 42)) == "follow"
     assert next_move(JobState("none")) == "start"
+
+
+def test_a_jobs_secrets_come_from_the_terminal_never_from_its_command_line(tmp_path):
+    """The repository user as an exported variable, the password piped to the prompt."""
+    job = job_for("r", "0/0/m1/1", "bootstrap", str(tmp_path))
+    command = ('bash -c \'IFS= read -r -p "Password: " p; echo "user=$1 pw=$p"\' _ '
+               '"${APIGEE_REPO_USER}"')
+    line = start_line(job, command, ("APIGEE_REPO_USER",), answers=1)
+    assert "s3cret" not in line and "repo-u" not in line
+    res = subprocess.run(["bash", "-c", line], input="repo-u\ns3cret\n", capture_output=True,
+                         text=True, timeout=30)
+    assert "__JOBIN_1__" in res.stdout and "__JOBIN_2__" in res.stdout
+    out = sh(follow_line(job))
+    assert parse_state(out) == JobState("done", 0)
+    assert log_text(out).endswith("user=repo-u pw=s3cret")
