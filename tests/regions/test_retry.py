@@ -90,6 +90,7 @@ def test_run_with_injected_429_and_503_succeeds(emulator, make_emulator, run_reg
     rc, out, err = run_region("add", emulator, spec(PSC, MIG))
     assert rc == 0, out + err
     assert "HTTP 429" in out and "HTTP 503" in out
+    assert "note: reading the organization: retry 1: GET demo-org: HTTP 503" in out
     assert all(f["times"] == 0 for f in emulator.world.faults)
     assert end_state(emulator) == end_state(clean)
     assert emulator.verdict()["ok"]
