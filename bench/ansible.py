@@ -4,7 +4,7 @@ The playbook is generated from the runner's own plan (`runner.py --plan-out`), s
 commands, their order and the hosts are identical: every plan batch is a play over its hosts
 (consecutive one-host batches of a wave with the same steps are folded into one play with
 `serial: 1`, which is the same order), every step a `raw` task (check steps fail on their
-`expect` regexes, the Qpid drain retries `qpid-stat -q` with the runner's own predicate
+`expect` regexes or facts, the Qpid drain retries `qpid-stat -q` with the runner's own predicate
 through a filter plugin, management-API calls are `uri` tasks on the controller, `on_failure`
 clean-ups are `rescue` blocks). Two variants:
 
@@ -121,6 +121,10 @@ def _tasks(chain_sig: list[dict[str, Any]], group: list[str], all_hosts: list[st
                 t["vars"] = {"rx": [Unsafe(x) for x in s["expect"]]}
                 t["failed_when"] = "r.rc != 0 or " + " or ".join(
                     f"(r.stdout is not search(rx[{i}]))" for i in range(len(s["expect"])))
+            elif kind == "check" and s.get("fact"):
+                t["vars"] = {"fact_args": s.get("fact_args") or {}}
+                t["failed_when"] = (f"r.rc != 0 or not (r.stdout | fleet_fact("
+                                    f"{s['fact']!r}, fact_args))")
             elif kind == "poll":
                 interval = float(s.get("interval") or 1)
                 t["until"] = f"r.rc == 0 and (r.stdout | fleet_until({s['until']!r}))"

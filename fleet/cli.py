@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fleet import TARGET_VERSION
+from fleet import TARGET_VERSION, signals
 from fleet.errors import InputError
 from fleet.plan import WAVE_HELP, WAVE_NAMES, Selection, build_plan, select
 from fleet.plan.render import render_table
@@ -22,10 +22,11 @@ mode-600 YAML file outside the repository (--secrets or user_defined.secrets_fil
 other commands:
   python runner.py audit --help     versions and states of every host, as a report
   python runner.py region --help    Apigee X: add or remove a runtime region
-Ctrl-C: no new step starts; steps already running are let finish, then the reports are
-written (Ctrl-C again to stop waiting). Resume with --resume RUN_ID.
+  python runner.py facts --help     what the runner reads from a command's output (JSON)
+Ctrl-C, SIGTERM or SIGHUP: no new step starts; steps already running are let finish, then
+the reports are written (the signal again: stop waiting). Resume with --resume RUN_ID.
 exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input,
-130 interrupted."""
+130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON (secrets masked)")
     how.add_argument("--yes", action="store_true",
                      help="do not ask for confirmation (required without a terminal)")
+    how.add_argument("--break-lock", action="store_true",
+                     help="after a crashed run: take over the leases it left on the nodes "
+                          "(check first that nothing of it still runs there)")
     files = p.add_argument_group("files")
     files.add_argument("--config", default="config.yaml", metavar="FILE",
                        help="settings (default: config.yaml)")
@@ -111,7 +115,10 @@ def update_main(argv: list[str]) -> int:
         sel, zero = _selection(args), args.zero_downtime
     plan = select(build_plan(nodes, settings, zero), nodes, sel)
     if args.plan_out:
-        Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
+        try:
+            Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--plan-out {args.plan_out}: cannot write: {exc.strerror or exc}") from None
         print(f"plan written to {args.plan_out}")
     if args.dry_run or (args.plan_out and not picked):
         if args.dry_run:
@@ -123,10 +130,14 @@ def update_main(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    signals.install()
     try:
         if argv[:1] == ["region"]:
             from fleet.regions.cli import main as region_main
             return region_main(argv[1:])
+        if argv[:1] == ["facts"]:
+            from fleet.facts.cli import main as facts_main
+            return facts_main(argv[1:])
         if argv[:1] == ["audit"]:
             from fleet.audit import main as audit_main
             return audit_main(argv[1:])
@@ -134,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: see the run folder; resume with --resume RUN_ID", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"interrupted ({signals.name(exc)}): see the run folder; resume with --resume RUN_ID",
+              file=sys.stderr)
+        return signals.exit_status(exc)

@@ -7,6 +7,8 @@ their groups), then defaults.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,36 @@ from typing import Any
 from fleet.components import COMPONENTS, PROFILES, expand
 from fleet.errors import InputError
 from fleet.model import Node
+from fleet.values import address, name as valid_name, path, suggest
 from fleet.yamlfile import read_mapping
 
 ROLES = ("master", "standby", "rollback_standby")
 KNOWN_DATA = {"dc", "profiles", "components", "postgres", "machine", "zookeeper_observer",
-              "apigee_root", "config_file", "download_dir"}
+              "apigee_root", "config_file", "download_dir", "internal_ip"}
+# Nornir's SimpleInventory attributes of a host or group (defaults: all but groups)
+KNOWN_ATTRS = ("hostname", "port", "username", "password", "platform", "groups", "data",
+               "connection_options")
+
+
+def _check_keys(where: str, entry: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    """A misspelled attribute (``hostnme``) would silently fall back to a default."""
+    for key in entry:
+        if key not in allowed:
+            raise InputError(f"inventory: {where}: unknown attribute {key!r}"
+                             f"{suggest(str(key), allowed)}; known: {', '.join(allowed)}")
+    if "groups" in entry and not isinstance(entry["groups"], (list, type(None))):
+        raise InputError(f"inventory: {where}: groups must be a list of group names")
+    if not isinstance(entry.get("data") or {}, dict):
+        raise InputError(f"inventory: {where}: data must be a mapping")
+    options = entry.get("connection_options") or {}
+    netmiko = options.get("netmiko") if isinstance(options, dict) else None
+    extras = (netmiko or {}).get("extras") if isinstance(netmiko or {}, dict) else None
+    if not isinstance(options, dict) or not isinstance(netmiko or {}, dict) \
+            or not isinstance(extras or {}, dict):
+        raise InputError(f"inventory: {where}: connection_options.netmiko.extras must be a mapping")
+    if (extras or {}).get("ssh_strict", True) is not True:
+        raise InputError(f"inventory: {where}: connection_options.netmiko.extras.ssh_strict "
+                         "must stay true: host keys are checked for every host")
 
 
 def _load_yaml(path: Path, required: bool) -> dict[str, Any]:
@@ -37,11 +64,16 @@ def _resolve(name: str, entry: dict[str, Any], groups: dict[str, Any],
         for g in group_names:
             if g in seen:
                 continue
-            if g not in groups:
-                raise InputError(f"inventory: host {name}: unknown group {g!r}")
+            if not isinstance(g, str) or g not in groups:
+                raise InputError(f"inventory: host {name}: unknown group {g!r}"
+                                 f"{suggest(str(g), groups)}")
             seen.add(g)
-            order.append(groups[g] or {})
-            walk(list((groups[g] or {}).get("groups") or []))
+            group = groups[g] or {}
+            if not isinstance(group, dict):
+                raise InputError(f"inventory: group {g}: entry must be a mapping")
+            _check_keys(f"group {g}", group, KNOWN_ATTRS)
+            order.append(group)
+            walk(list(group.get("groups") or []))
 
     walk(list(entry.get("groups") or []))
     order.append(defaults)
@@ -66,9 +98,10 @@ def _as_list(name: str, key: str, value: Any) -> list[str]:
 
 
 def _node(name: str, attrs: dict[str, Any], data: dict[str, Any]) -> Node:
-    unknown = set(data) - KNOWN_DATA
+    unknown = sorted(set(data) - KNOWN_DATA)
     if unknown:
-        raise InputError(f"inventory: host {name}: unknown data key(s) {', '.join(sorted(unknown))}")
+        raise InputError(f"inventory: host {name}: unknown data key(s) {', '.join(unknown)}"
+                         f"{suggest(unknown[0], KNOWN_DATA)}")
     profiles = _as_list(name, "profiles", data.get("profiles"))
     components = _as_list(name, "components", data.get("components"))
     for p in profiles:
@@ -82,10 +115,12 @@ def _node(name: str, attrs: dict[str, Any], data: dict[str, Any]) -> Node:
     comps = expand(profiles, components)
     if not comps:
         raise InputError(f"inventory: host {name}: no component (set data.profiles or data.components)")
-    address = attrs.get("hostname") or name
+    where = f"inventory: host {name}"
+    addr = address(attrs.get("hostname") or name, f"{where}: hostname")
     dc = data.get("dc")
     if not dc or not isinstance(dc, str):
         raise InputError(f"inventory: host {name}: data.dc (the data centre, e.g. dc-1) is missing")
+    valid_name(dc, f"{where}: data.dc", "data centre name")
     role = data.get("postgres")
     if role is not None and role not in ROLES:
         raise InputError(f"inventory: host {name}: postgres must be one of {', '.join(ROLES)}, not {role!r}")
@@ -94,22 +129,37 @@ def _node(name: str, attrs: dict[str, Any], data: dict[str, Any]) -> Node:
     machine = data.get("machine")
     if machine is not None and (not isinstance(machine, int) or isinstance(machine, bool)):
         raise InputError(f"inventory: host {name}: machine must be a whole number")
-    try:
-        port = int(attrs.get("port") or 22)
-    except (TypeError, ValueError):
-        raise InputError(f"inventory: host {name}: port must be a number") from None
-    root = str(data.get("apigee_root") or "/opt/apigee").rstrip("/")
+    port = attrs.get("port") or 22
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise InputError(f"{where}: port must be a number 1-65535, not {port!r}")
+    observer = data.get("zookeeper_observer", False)
+    if not isinstance(observer, bool):
+        raise InputError(f"{where}: data.zookeeper_observer must be true or false")
+    internal_ip = data.get("internal_ip")
+    if internal_ip is not None:
+        try:
+            internal_ip = str(ipaddress.ip_address(str(internal_ip)))
+        except ValueError:
+            raise InputError(f"{where}: data.internal_ip must be an IP address (the one the "
+                             f"node registered with the management API), not {internal_ip!r}") from None
     return Node(
-        name=name, address=str(address), dc=dc, components=comps, port=port, postgres=role,
-        machine=machine, observer=bool(data.get("zookeeper_observer", False)),
-        apigee_root=root,
-        config_file=str(data.get("config_file") or "/opt/silent.conf"),
-        download_dir=str(data.get("download_dir") or "/tmp").rstrip("/") or "/",
+        name=name, address=addr, dc=dc, components=comps, port=port, postgres=role,
+        machine=machine, observer=observer, internal_ip=internal_ip,
+        apigee_root=path(data.get("apigee_root") or "/opt/apigee", f"{where}: data.apigee_root"),
+        config_file=path(data.get("config_file") or "/opt/silent.conf", f"{where}: data.config_file"),
+        download_dir=path(data.get("download_dir") or "/tmp", f"{where}: data.download_dir"),
     )
 
 
 def check_nodes(nodes: list[Node]) -> None:
     """Rules that span hosts."""
+    dcs: dict[str, Node] = {}
+    for n in nodes:
+        other = dcs.setdefault(n.dc.lower(), n)
+        if other.dc != n.dc:
+            raise InputError(f"inventory: hosts {other.name} (dc {other.dc!r}) and {n.name} "
+                             f"(dc {n.dc!r}): data centre names differ only by case; "
+                             "write them the same way")
     seen = Counter((n.address, n.port) for n in nodes)
     for n in nodes:
         if seen[(n.address, n.port)] > 1:
@@ -152,12 +202,15 @@ def parse_inventory(hosts: dict[str, Any], groups: dict[str, Any] | None = None,
                     defaults: dict[str, Any] | None = None) -> list[Node]:
     """The same, from the YAML documents already read (plan tests use this)."""
     groups, defaults = groups or {}, defaults or {}
+    _check_keys("defaults", defaults, tuple(k for k in KNOWN_ATTRS if k != "groups"))
     nodes = []
     for name, entry in hosts.items():
+        valid_name(name, "inventory: hosts.yaml", "host name")
         if entry is None:
             entry = {}
         if not isinstance(entry, dict):
             raise InputError(f"inventory: host {name}: entry must be a mapping")
+        _check_keys(f"host {name}", entry, KNOWN_ATTRS)
         attrs, data = _resolve(str(name), entry, groups, defaults)
         nodes.append(_node(str(name), attrs, data))
     check_nodes(nodes)

@@ -30,10 +30,16 @@ class Node:
     port: int = 22
     postgres: str | None = None          # master | standby | rollback_standby
     machine: int | None = None
+    internal_ip: str | None = None       # the address it registered with the management API
     observer: bool = False               # ZooKeeper observer (does not vote)
     apigee_root: str = "/opt/apigee"
     config_file: str = "/opt/silent.conf"
     download_dir: str = "/tmp"
+
+    @property
+    def registered_address(self) -> str:
+        """The address to look the node up by in the management API."""
+        return self.internal_ip or self.address
 
     def has(self, *components: str) -> bool:
         return any(c in self.components for c in components)
@@ -67,6 +73,8 @@ class Step:
     kind: str = SHELL
     timeout: float = 60.0
     expect: tuple[str, ...] = ()         # regexes that must all match the output
+    fact: str | None = None              # check: the fact (fleet.facts.CHECKS) that must hold
+    fact_args: dict[str, Any] = field(default_factory=dict)
     until: str | None = None             # poll: name of the predicate in fleet.plan.checks
     interval: float = 0.0                # poll interval, seconds
     inputs: tuple[tuple[str, str], ...] = ()   # (shell variable, secret) read silently first
@@ -80,6 +88,9 @@ class Step:
                                "timeout": self.timeout}
         if self.expect:
             out["expect"] = list(self.expect)
+        if self.fact:
+            out["fact"] = self.fact
+            out["fact_args"] = dict(self.fact_args)
         if self.until:
             out["until"] = self.until
             out["interval"] = self.interval
@@ -102,6 +113,7 @@ class Step:
             host=d["host"], action=d["action"], command=d["command"],
             kind=d.get("kind", SHELL), timeout=float(d.get("timeout", 60.0)),
             expect=tuple(d.get("expect", ())), until=d.get("until"),
+            fact=d.get("fact"), fact_args=dict(d.get("fact_args") or {}),
             interval=float(d.get("interval", 0.0)),
             inputs=tuple((i["variable"], i["secret"]) for i in d.get("inputs", ())),
             prompts=tuple(Prompt(p["pattern"], p["secret"]) for p in d.get("prompts", ())),

@@ -3,6 +3,7 @@ wherever text leaves the runner (terminal, journal, reports, plan files)."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +14,18 @@ from fleet.model import HTTP, Plan
 from fleet.yamlfile import read_mapping
 
 MASK = "********"
+# characters that continue a word, path or name: a short secret next to one of them is part
+# of something else (``apigee`` in ``/opt/apigee``), not the secret
+WORD = r"A-Za-z0-9_./\-"
+LONG_SECRET = 12        # masked even inside a longer word: no accidental match at this length
 ENV = {
     "repo_user": "FLEET_REPO_USER",
     "repo_password": "FLEET_REPO_PASSWORD",
     "admin_email": "FLEET_ADMIN_EMAIL",
     "admin_password": "FLEET_ADMIN_PASSWORD",
     "ssh_password": "FLEET_SSH_PASSWORD",
+    "ssh_key_passphrase": "FLEET_SSH_KEY_PASSPHRASE",    # for the inventory's key_file
+    "become_password": "FLEET_BECOME_PASSWORD",          # typed only at sudo's own prompt
 }
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -34,9 +41,19 @@ class Secrets:
         return self.values.get(name)
 
     def mask(self, text: str) -> str:
-        """Every secret value replaced; longest first so that overlaps mask whole."""
-        for value in sorted((v for v in self.values.values() if v), key=len, reverse=True):
-            text = text.replace(value, MASK)
+        """Every secret value replaced where it stands as a whole value, longest first.
+
+        A short secret, or one that is a common word (a repository user ``apigee``), is
+        masked only where it is not part of a longer word or path: ``/opt/apigee`` and
+        ``apigee-service`` stay readable, ``user=apigee`` or ``apigee:pw@host`` do not.
+        A long secret is masked wherever it appears. Plans never go through here: they
+        hold the names of secrets, never values (fleet.plan builds them without any).
+        """
+        for value in sorted({v for v in self.values.values() if v}, key=len, reverse=True):
+            if len(value) >= LONG_SECRET:
+                text = text.replace(value, MASK)
+            else:
+                text = re.sub(rf"(?<![{WORD}]){re.escape(value)}(?![{WORD}])", MASK, text)
         return text
 
     def add(self, name: str, value: str) -> None:

@@ -6,11 +6,13 @@ change window is refused up front instead of silently falling back to a default.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fleet import TARGET_VERSION
+from fleet import values as v
 from fleet.errors import InputError
 from fleet.yamlfile import read_mapping
 
@@ -33,6 +35,11 @@ DEFAULTS: dict[str, Any] = {
     "concurrency": {"prepare": 0, "cs_zk": 0, "ldap": 1, "edge": 1, "ui": 1, "edge_pg": 1,
                     "baas": 1},
     "dcs_in_parallel": True,
+    # Package builds of upstream packages per release, over fleet/facts/releases.yaml:
+    # {"4.18.01": {"apigee-cassandra": "2.1.16-0.0.*"}} (see the README, "At target").
+    "releases": None,
+    # Optional regexes a PostgreSQL check's output must match besides its exit status.
+    "postgres": {"master_pattern": None, "standby_pattern": None},
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -92,12 +99,60 @@ def _check(values: dict[str, Any]) -> None:
         for key, v in values[group].items():
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 raise InputError(f"config: user_defined.{group}.{key} must be a number >= 0")
+    _check_values(values)
+    if values["releases"] is not None:
+        from fleet.facts.releases import validate
+        problem = validate(values["releases"])
+        if problem:
+            raise InputError(f"config: user_defined.{problem}")
+    for key, pattern in values["postgres"].items():
+        if pattern is not None:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                raise InputError(f"config: user_defined.postgres.{key} is not a regex: {exc}") from None
     repo = values["repository"]
     if repo["mode"] == "mirror" and not repo["mirror_host"]:
         raise InputError("config: repository.mode mirror needs repository.mirror_host (HOST:3939)")
     if repo["mode"] == "tar" and not repo["archive"]:
         raise InputError("config: repository.mode tar needs repository.archive "
                          "(path of apigee-4.18.01.tar.gz on the nodes)")
+
+
+def _check_values(values: dict[str, Any]) -> None:
+    """Types, and every value that reaches a remote command (fleet.values)."""
+    u = "config: user_defined."
+    for key in ("external_auth", "dcs_in_parallel"):
+        if not isinstance(values[key], bool):
+            raise InputError(f"{u}{key} must be true or false")
+    if not isinstance(values["platform"]["epel"], bool):
+        raise InputError(f"{u}platform.epel must be true or false")
+    for key in ("secrets_file", "reports_dir", "management_url"):
+        if values[key] is not None and not isinstance(values[key], str):
+            raise InputError(f"{u}{key} must be a string")
+    url = values["management_url"]
+    if url is not None and not re.fullmatch(r"https?://[A-Za-z0-9.:\[\]-]+(:\d+)?/?", url):
+        raise InputError(f"{u}management_url {url!r} must be http(s)://HOST[:PORT]")
+    v.pattern(values["target_version"], v.VERSION, f"{u}target_version", "version (N.N.N)")
+    v.interface(values["firewall_interface"], f"{u}firewall_interface")
+    repo, plat = values["repository"], values["platform"]
+    if repo["archive"] is not None:
+        v.path(repo["archive"], f"{u}repository.archive")
+    if repo["mirror_host"] is not None:
+        v.host_port(repo["mirror_host"], f"{u}repository.mirror_host")
+    if plat["aws_region"] is not None:
+        v.pattern(plat["aws_region"], v.REGION, f"{u}platform.aws_region", "AWS region")
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    """raw[name]['options'], each a mapping if present (Nornir's config layout)."""
+    section = raw.get(name) or {}
+    if not isinstance(section, dict):
+        raise InputError(f"config: {name} must be a mapping (with options: ...)")
+    opts = section.get("options") or {}
+    if not isinstance(opts, dict):
+        raise InputError(f"config: {name}.options must be a mapping")
+    return opts
 
 
 def load_settings(config_path: Path, inventory_dir: Path | None = None) -> Settings:
@@ -111,14 +166,20 @@ def load_settings(config_path: Path, inventory_dir: Path | None = None) -> Setti
     _check(values)
 
     base = config_path.parent
-    opts = ((raw.get("inventory") or {}).get("options") or {})
+    opts = _section(raw, "inventory")
+    for key, value in opts.items():
+        if key.endswith("_file") and not isinstance(value, str):
+            raise InputError(f"config: inventory.options.{key} must be a file name")
     if inventory_dir is not None:
         files = {k: Path(inventory_dir) / f"{k}.yaml" for k in ("hosts", "groups", "defaults")}
     else:
         files = {k: base / str(opts.get(f"{k[:-1] if k != 'defaults' else k}_file",
                                         f"inventory/{k}.yaml"))
                  for k in ("hosts", "groups", "defaults")}
-    workers = int(((raw.get("runner") or {}).get("options") or {}).get("num_workers", 50))
+    workers = _section(raw, "runner").get("num_workers", 50)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise InputError(f"config: runner.options.num_workers must be a whole number >= 1, "
+                         f"not {workers!r}")
     return Settings(values, files, workers, config_path)
 
 

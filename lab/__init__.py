@@ -58,17 +58,26 @@ class Lab:
     def start(cls, topology: str = "5-node", directory: str | Path = ".lab", speed: float = 0.0,
               probe: bool = False, nodes: int | None = None, dcs: int | None = None,
               mirror: str | Path | None = None, repo_mode: str = "internet",
-              daemon: bool = False, timeout: float = 60.0, ssh_server: str = "asyncssh") -> "Lab":
+              daemon: bool = False, timeout: float = 60.0, ssh_server: str = "asyncssh",
+              sudo_password: bool = False, ssh_keys: bool = False, bastion: bool = False,
+              prompt: str | None = None) -> "Lab":
+        """``sudo_password``: sudo asks for a password (the secrets file gets
+        ``become_password``); ``ssh_keys``: key-only login with an encrypted key (the
+        inventory names it, the secrets file gets its passphrase); ``bastion``: the hosts
+        are reached only through a jump host (the inventory's ``proxy_jump``); ``prompt``:
+        the login shell's PS1."""
+        from lab.access import Access
+        access = Access(sudo_password, ssh_keys, bastion, prompt)
         directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)
         for stale in ("lab.json", "verdict.json", "verdict.txt"):
             (directory / stale).unlink(missing_ok=True)
         if daemon:
             return cls._start_daemon(topology, directory, speed, probe, nodes, dcs, mirror, repo_mode,
-                                     timeout, ssh_server)
+                                     timeout, ssh_server, access.args())
         from lab.server import LabServer
         server = LabServer(directory, topology, speed, probe, nodes, dcs,
-                           Path(mirror) if mirror else None, repo_mode, ssh_server)
+                           Path(mirror) if mirror else None, repo_mode, ssh_server, access)
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -91,9 +100,11 @@ class Lab:
     @classmethod
     def _start_daemon(cls, topology: str, directory: Path, speed: float, probe: bool,
                       nodes: int | None, dcs: int | None, mirror: str | Path | None,
-                      repo_mode: str, timeout: float, ssh_server: str) -> "Lab":
+                      repo_mode: str, timeout: float, ssh_server: str,
+                      access_args: list[str]) -> "Lab":
         args = [sys.executable, "-m", "lab", "_serve", "--topology", topology, "--dir", str(directory),
                 "--speed", str(speed), "--repo-mode", repo_mode, "--ssh-server", ssh_server]
+        args += access_args
         if probe:
             args.append("--probe")
         if nodes:
@@ -182,7 +193,8 @@ class Lab:
 
     @property
     def ssh_password(self) -> str:
-        return yaml.safe_load((self.inventory_dir / "defaults.yaml").read_text())["password"]
+        """The login password ("" for a lab with key-only login)."""
+        return str(yaml.safe_load((self.inventory_dir / "defaults.yaml").read_text()).get("password") or "")
 
     def host_data(self, host: str) -> dict[str, Any]:
         return yaml.safe_load((self.inventory_dir / "hosts.yaml").read_text())[host]["data"]

@@ -30,6 +30,13 @@ def _start_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-analytics", action="store_true",
                    help="message processors produce no analytics: Qpid queues stay empty, so a "
                    "drain is one poll (benchmarks use this for a fixed drain time)")
+    p.add_argument("--sudo-password", action="store_true", help="sudo asks for a password "
+                   "(every time; the secrets file gets become_password)")
+    p.add_argument("--ssh-keys", action="store_true", help="key-only login: writes an encrypted "
+                   "key (keys/id_ed25519) and an inventory that uses it; its passphrase is a secret")
+    p.add_argument("--bastion", action="store_true", help="the hosts accept SSH only through a "
+                   "jump host (the inventory's proxy_jump)")
+    p.add_argument("--prompt", help="PS1 of the hosts' login shells, e.g. '\\t \\u@\\h \\w\\$ '")
     p.add_argument("--json", action="store_true", help="print the lab's description (paths, "
                    "hosts, port) as JSON instead of text")
 
@@ -69,8 +76,9 @@ def parser() -> argparse.ArgumentParser:
 
 def serve(a: argparse.Namespace) -> int:
     from lab.server import LabServer
+    from lab.access import Access
     server = LabServer(a.dir, a.topology, a.speed, a.probe, a.nodes, a.dcs, a.mirror, a.repo_mode,
-                       a.ssh_server)
+                       a.ssh_server, Access(a.sudo_password, a.ssh_keys, a.bastion, a.prompt))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -94,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             return serve(a)
         if a.cmd == "start":
             lab = Lab.start(a.topology, a.dir, a.speed, a.probe, a.nodes, a.dcs, a.mirror,
-                            a.repo_mode, daemon=True, ssh_server=a.ssh_server)
+                            a.repo_mode, daemon=True, ssh_server=a.ssh_server,
+                            sudo_password=a.sudo_password, ssh_keys=a.ssh_keys, bastion=a.bastion,
+                            prompt=a.prompt)
             if a.no_analytics:
                 try:
                     lab.set_state(producing=False)

@@ -1,4 +1,4 @@
-"""The verdict: the twelve judgements of issue 3 over what the runner did to the lab.
+"""The verdict: the judgements of issues 3 and 11 over what the runner did to the lab.
 
 Rules 1-4, 8, 11 and the "updated" half of 12 are recorded live by the commands; 7 and 10
 are computed from counters and logs; 5, 6, 9 and the "left registered" half of 12 are
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab.commands.postgres import check_master_data, streaming
 from lab.state import SOURCE, TARGET, LabState
+from lab.tables import package
 
 if TYPE_CHECKING:
     from lab.server import LabServer
@@ -30,11 +31,16 @@ RULES = {
     10: "secret seen in a remote command line or shell history",
     11: "update.sh before the node was prepared",
     12: "rollback standby updated, or left registered after it was retired",
+    13: "broker drained or updated while its 5672 is open to other hosts",
+    14: "secret typed at a prompt it does not belong to",
+    15: "long command (update.sh, setup.sh, bootstrap, db_upgrade, replication) killed mid-way",
+    16: "the same long command running twice at once on a node",
 }
 # Passwords may never appear in an emulated command's argv; the repository user may (it is
 # passed as ``apigeeuser=`` to the bootstrap, as the vendor documents).
 ARGV_SECRETS = ("repo_password", "admin_password")
-TYPED_SECRETS = ("repo_user", "repo_password", "admin_email", "admin_password")
+TYPED_SECRETS = ("repo_user", "repo_password", "admin_email", "admin_password", "become_password",
+                 "ssh_key_passphrase")
 
 
 @dataclass
@@ -110,7 +116,9 @@ def final_checks(st: LabState) -> None:
         if h.postgres == "rollback_standby" or not h.installed:
             continue
         versions = {c.version for c in h.components.values()}
-        behind = [c.service for c in h.components.values() if c.version != TARGET]
+        # the runner's rule in the lab's own tables: the package build of the target release
+        behind = [package(c.service, c.version) for c in h.components.values()
+                  if package(c.service, c.version) != package(c.service, TARGET)]
         if behind:
             fv(6, h.name, f"not at {TARGET}: {', '.join(behind)}")
         if len(versions) > 1:

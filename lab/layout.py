@@ -18,20 +18,26 @@ from typing import Any
 import asyncssh
 import yaml
 
+from lab.access import Access, bastion_address
 from lab.native import agent_command
 from lab.state import HostState, LabState, SOURCE
+from lab.tables import releases_setting
 from lab.topologies import HostSpec
 
-AGENT_CMDS = ("qpid-stat", "iptables", "getenforce", "yum", "yum-config-manager", "crontab")
+AGENT_CMDS = ("iptables", "getenforce", "yum", "yum-config-manager", "crontab")
+# qpid-stat is not on PATH on Apigee nodes: it lives with the broker.
+QPID_CMDS = {"apigee-qpidd/bin/qpid-stat": "qpid-stat"}
 APIGEE_CMDS = {"apigee-service/bin/apigee-service": "apigee-service",
                "apigee-service/bin/apigee-all": "apigee-all"}
 SETUP_CMDS = {"apigee-setup/bin/update.sh": "update.sh", "apigee-setup/bin/setup.sh": "setup.sh"}
 SUDO = """#!/bin/bash
 # lab sudo: runs its arguments as the same user with the same environment (PATH included),
 # so the lab's iptables/crontab/yum shadow the real ones after sudo too.
+prompt="[sudo] password for $USER: "
 while [ $# -gt 0 ]; do
   case "$1" in
-    -u|-g|-C|-p|-h|-U|-r|-t|-T) shift 2 ;;
+    -p) prompt="$2"; shift 2 ;;
+    -u|-g|-C|-h|-U|-r|-t|-T) shift 2 ;;
     --) shift; break ;;
     -s|-i) shift; [ $# -eq 0 ] && exec bash --noprofile --norc -i; exec bash -c "$*" ;;
     -*) shift ;;
@@ -39,8 +45,20 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -eq 0 ] && { echo "usage: sudo command" >&2; exit 1; }
+ASK
 exec "$@"
 """
+# --sudo-password: no NOPASSWD and no cached credentials (timestamp_timeout=0): every sudo
+# asks, on the terminal (never stdin), as the real one does; none without a terminal.
+SUDO_ASKS = """if ! { exec 3<>/dev/tty; } 2>/dev/null; then
+  echo "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper" >&2; exit 1
+fi
+"$(dirname "$0")/.sudo-auth" "$prompt" <&3 >&3 2>&3 || exit 1
+exec 3>&-"""
+
+
+def sudo_stub(asks: bool) -> str:
+    return SUDO.replace("ASK\n", SUDO_ASKS + "\n" if asks else "")
 
 
 @functools.lru_cache(maxsize=None)
@@ -78,7 +96,7 @@ def host_key(path: Path) -> asyncssh.SSHKey:
 
 
 def install_apigee_stubs(h: HostState, sock: str, setup: bool = True) -> None:
-    for rel, cmd in APIGEE_CMDS.items():
+    for rel, cmd in {**APIGEE_CMDS, **(QPID_CMDS if h.has("qpid") else {})}.items():
         write_exe(h.root / rel, "#!/bin/sh\n" + agent_line(sock, h.name, cmd))
     if setup:
         for rel, cmd in SETUP_CMDS.items():
@@ -176,7 +194,9 @@ def tar_archive(directory: Path, sock: str) -> Path:
 
 
 def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], port: int,
-                    sock: str, mgmt_url: str, repo: dict[str, Any]) -> dict[str, Path]:
+                    sock: str, mgmt_url: str, repo: dict[str, Any], access: Access = Access(),
+                    key_file: Path | None = None,
+                    bastion_key: asyncssh.SSHKey | None = None) -> dict[str, Path]:
     """Write every per-host file plus inventory, config, secrets and known_hosts."""
     real_curl = shutil.which("curl") or "/usr/bin/curl"
     hosts_yaml: dict[str, Any] = {}
@@ -189,7 +209,8 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
             write_exe(bin_dir / cmd, "#!/bin/sh\n" + agent_line(sock, h.name, cmd))
         write_exe(bin_dir / "hostname", "#!/bin/sh\ncase \"$1\" in\n  -i|-I|--ip-address|--all-ip-addresses) "
                   f"echo {h.address} ;;\n  *) echo {h.name} ;;\nesac\n")
-        write_exe(bin_dir / "sudo", SUDO)
+        write_exe(bin_dir / "sudo", sudo_stub(access.sudo_password))
+        write_exe(bin_dir / ".sudo-auth", "#!/bin/sh\n" + agent_line(sock, h.name, "sudo-auth"))
         write_exe(bin_dir / "curl", "#!/bin/sh\ncase \"$*\" in\n  *software.apigee.com*|*:3939*) "
                   + agent_line(sock, h.name, "curl").strip() + " ;;\n"
                   + f'  *) exec {real_curl} "$@" ;;\nesac\n')
@@ -212,18 +233,29 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
     (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts_yaml, sort_keys=False))
     dcs = sorted({h.dc for h in st.hosts.values()})
     (inv / "groups.yaml").write_text(yaml.safe_dump({dc: {"data": {"dc": dc}} for dc in dcs}))
+    if bastion_key is not None:
+        known.append(f"[{bastion_address(st_prefix(st))}]:{port} "
+                     + bastion_key.export_public_key().decode().strip())
     known_hosts = directory / "known_hosts"
     known_hosts.write_text("\n".join(known) + "\n")
-    (inv / "defaults.yaml").write_text(yaml.safe_dump({
-        "username": "apigee", "password": st.secrets["ssh_password"], "platform": "linux",
-        "connection_options": {"netmiko": {"extras": {
-            "ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,
-            "alt_key_file": str(known_hosts)}}}}, sort_keys=False))
+    extras: dict[str, Any] = {"ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,
+                              "alt_key_file": str(known_hosts)}
+    defaults: dict[str, Any] = {"username": "apigee", "password": st.secrets["ssh_password"],
+                                "platform": "linux"}
+    if key_file is not None:                   # key-only login: no password in the inventory
+        del defaults["password"]
+        extras.update(use_keys=True, key_file=str(key_file))
+    if bastion_key is not None:
+        extras["proxy_jump"] = f"apigee@{bastion_address(st_prefix(st))}:{port}"
+    defaults["connection_options"] = {"netmiko": {"extras": extras}}
+    (inv / "defaults.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
     secrets_path = directory / "secrets.yaml"
     secrets_path.touch(mode=0o600)
     secrets_path.chmod(0o600)
-    secrets_path.write_text(yaml.safe_dump({k: st.secrets[k] for k in
-                                            ("repo_user", "repo_password", "admin_email", "admin_password")}))
+    names = ["repo_user", "repo_password", "admin_email", "admin_password"]
+    names += ["become_password"] if access.sudo_password else []
+    names += ["ssh_key_passphrase"] if key_file is not None else []
+    secrets_path.write_text(yaml.safe_dump({k: st.secrets[k] for k in names}))
     s = max(st.speed, 0.0)
     config = {
         "inventory": {"plugin": "SimpleInventory", "options": {
@@ -233,8 +265,12 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
             "management_url": mgmt_url, "secrets_file": str(secrets_path), "repository": repo,
             "qpid": {"drain_interval": 0.2, "drain_timeout": 20},
             "zero_downtime": {"lb_wait": 0.5},
+            # what an operator states for builds no public release note gives
+            "releases": releases_setting(),
             "timeouts": {"default": max(60, round(60 * s)), "update": max(120, round(120 * s))}},
     }
+    if access.sudo_password:                   # the runner's root commands go through sudo
+        config["user_defined"]["become"] = "sudo"
     config_path = directory / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     return {"inventory": inv, "config": config_path, "secrets": secrets_path, "known_hosts": known_hosts}
@@ -244,17 +280,24 @@ def new_secrets() -> dict[str, str]:
     tok = pysecrets.token_hex
     return {"repo_user": f"repo-{tok(3)}", "repo_password": f"Rp-{tok(8)}",
             "admin_email": f"admin-{tok(3)}@lab.example", "admin_password": f"Ad-{tok(8)}",
-            "ssh_password": f"ssh-{tok(6)}"}
+            "ssh_password": f"ssh-{tok(6)}", "become_password": f"Su-{tok(6)}",
+            "ssh_key_passphrase": f"Kp-{tok(6)}"}
 
 
-def host_env(directory: Path, h: HostState) -> dict[str, str]:
+def st_prefix(st: LabState) -> str:
+    """The lab's 127.X.Y. prefix (every host address starts with it)."""
+    first = next(iter(st.hosts.values())).address
+    return first.rsplit(".", 1)[0] + "."
+
+
+def host_env(directory: Path, h: HostState, prompt: str | None = None) -> dict[str, str]:
     """The environment of every shell on the host: its own bin first, prompt, history."""
     home = directory / "hosts" / h.name
     return {
         "PATH": f"{home / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": str(home), "USER": "apigee", "LOGNAME": "apigee", "SHELL": "/bin/bash",
         "LANG": "C.UTF-8", "TERM": "dumb", "LAB_HOST": h.name, "HOSTNAME": h.name,
-        "PS1": f"[apigee@{h.name} ~]$ ", "PS2": "> ", "INPUTRC": str(home / ".inputrc"),
+        "PS1": prompt if prompt is not None else f"[apigee@{h.name} ~]$ ", "PS2": "> ", "INPUTRC": str(home / ".inputrc"),
         "HISTFILE": str(home / ".bash_history"), "HISTSIZE": "100000", "HISTFILESIZE": "100000",
         "PROMPT_COMMAND": "history -a",
     }

@@ -12,14 +12,13 @@ import json
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from fleet.components import SERVER_TYPES
 from lab.state import Server
+from lab.tables import SERVER_TYPES
 
 if TYPE_CHECKING:
     from lab.server import LabServer
 
-TYPES = dict(SERVER_TYPES)
-TYPES["ms"] = ("central", "management-server")
+TYPES = SERVER_TYPES
 SELF_PORTS = {"r": 8081, "mp": 8082, "qs": 8083, "pg": 8084}
 REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
            405: "Method Not Allowed"}
@@ -99,7 +98,7 @@ class Api:
                     code, payload = 401, {"code": "security.Unauthorized", "message": "Unauthorized"}
                 else:
                     code, payload = self.route(method.upper(), target, body, self_of)
-                data = json.dumps(payload, indent=2).encode()
+                data = json.dumps(payload, indent=2, separators=(",", " : ")).encode()
                 close = headers.get("connection", "").lower() == "close"
                 writer.write(f"HTTP/1.1 {code} {REASONS.get(code, '')}\r\nContent-Type: application/json\r\n"
                              f"Content-Length: {len(data)}\r\n{'Connection: close' + chr(13) + chr(10) if close else ''}"

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lab.access import bastion_address
 from lab.layout import host_env
 from lab.state import HostState
 
@@ -49,7 +50,7 @@ def _files(lab: "LabServer", h: HostState, port: int) -> tuple[Path, Path]:
     home = lab.directory / "hosts" / h.name
     etc = home / "sshd"
     etc.mkdir(parents=True, exist_ok=True)
-    env = host_env(lab.directory, h)
+    env = host_env(lab.directory, h, lab.access.prompt)
     (etc / "passwd").write_text(f"root:x:0:0:root:/root:/bin/bash\napigee:x:0:0:Apigee:{home}:/bin/bash\n"
                                 "sshd:x:105:65534::/run/sshd:/usr/sbin/nologin\n"
                                 "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
@@ -62,11 +63,17 @@ def _files(lab: "LabServer", h: HostState, port: int) -> tuple[Path, Path]:
     (home / ".bashrc").write_text(profile)
     setenv = " ".join(f'"{k}={v}"' for k, v in env.items() if k not in ("HOME", "USER", "LOGNAME", "SHELL"))
     conf = etc / "sshd_config"
+    keys = lab.client_public is not None          # --ssh-keys: the operator's key only
+    if keys:
+        (etc / "authorized_keys").write_text(lab.client_public.export_public_key().decode())
+    who = f"apigee@{bastion_address(lab.prefix)}" if lab.access.bastion else "apigee"
     conf.write_text("\n".join([
         f"ListenAddress {h.address}:{port}", f"HostKey {home / 'ssh_host_ed25519_key'}",
         f"PidFile {etc / 'sshd.pid'}", "UsePAM no", "StrictModes no", "PermitRootLogin yes",
-        "PasswordAuthentication yes", "KbdInteractiveAuthentication no", "PubkeyAuthentication no",
-        "AllowUsers apigee", "PrintMotd no", "PrintLastLog no", "UseDNS no", "LogLevel ERROR",
+        f"PasswordAuthentication {'no' if keys else 'yes'}", "KbdInteractiveAuthentication no",
+        f"PubkeyAuthentication {'yes' if keys else 'no'}",
+        f"AuthorizedKeysFile {etc / 'authorized_keys'}",
+        f"AllowUsers {who}", "PrintMotd no", "PrintLastLog no", "UseDNS no", "LogLevel ERROR",
         f"SetEnv {setenv}", ""]))
     script = etc / "start.sh"
     script.write_text("\n".join([

@@ -16,12 +16,14 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from lab import access as access_mod
 from lab import faults as faults_mod
 from lab import judge, layout, mgmt_api, ssh, topologies
+from lab.access import Access
 from lab.commands import CommandError, Ctx, frame, load_all, read_frame
 from lab.state import (OPERATOR_JOB, OPERATOR_RULE, REPAIR_JOB, SOURCE, TARGET, Component,
                        HostState, LabState)
-from lab.traffic import Traffic
+from lab.traffic import Traffic, seed
 
 REGISTRY = load_all()
 
@@ -29,12 +31,16 @@ REGISTRY = load_all()
 class LabServer:
     def __init__(self, directory: Path, topology: str = "5-node", speed: float = 1.0,
                  probe: bool = False, nodes: int | None = None, dcs: int | None = None,
-                 mirror: Path | None = None, repo_mode: str = "internet", ssh_server: str = "asyncssh") -> None:
+                 mirror: Path | None = None, repo_mode: str = "internet", ssh_server: str = "asyncssh",
+                 access: Access | None = None) -> None:
         self.directory = Path(directory).resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.speed = float(speed)
         self.repo_mode = repo_mode
         self.ssh_server = ssh_server                 # asyncssh | openssh (lab/openssh.py)
+        self.access = access or Access()
+        self.client_public: Any = None               # the operator's key (--ssh-keys)
+        self.long_running: dict[tuple[str, str], int] = {}   # rule 15
         self.sshd: list[Any] = []
         self.sock = f"@apigee-lab-{secrets.token_hex(6)}"
         specs = topologies.build(topology, nodes, dcs, Path(mirror) if mirror else None)
@@ -45,6 +51,7 @@ class LabServer:
         self.state = LabState({}, layout.new_secrets(), self.speed, probe=probe)
         for spec, addr in zip(specs, addrs):
             self.state.hosts[spec.name] = self._host(spec, addr)
+        seed(self.state)
         self.faults = faults_mod.Faults()
         self.traffic = Traffic(self)
         self.connections: dict[str, set[Any]] = {}
@@ -88,6 +95,10 @@ class LabServer:
             (self.directory / "hosts" / h.name).mkdir(parents=True, exist_ok=True)
             self.keys[h.name] = layout.host_key(self.directory / "hosts" / h.name / "ssh_host_ed25519_key")
         agent_srv = await asyncio.start_unix_server(self.handle_agent, "\0" + self.sock[1:])
+        key_file = None
+        if self.access.ssh_keys:
+            key_file, self.client_public = access_mod.client_key(
+                self.directory, st.secrets["ssh_key_passphrase"])
         if self.ssh_server == "openssh":
             await self._start_openssh()
         else:
@@ -101,13 +112,18 @@ class LabServer:
                     continue
             self.port = self.listeners[first.name].get_port()
             await asyncio.gather(*(self._listen(h) for h in st.hosts.values() if h is not first))
+        bastion_key = None
+        if self.access.bastion:
+            bastion_key = layout.host_key(self.directory / "bastion_host_ed25519_key")
+            self.listeners["(bastion)"] = await access_mod.start_bastion(self, bastion_key)
         url, api_servers = await mgmt_api.start(self, self.prefix + "2")
         repo: dict[str, Any] = {"mode": self.repo_mode}
         if self.repo_mode == "tar":
             repo["archive"] = str(layout.tar_archive(self.directory, self.sock))
         elif self.repo_mode == "mirror":
             repo["mirror_host"] = self.mirror_host
-        self.paths = layout.write_lab_files(self.directory, st, self.specs, self.port, self.sock, url, repo)
+        self.paths = layout.write_lab_files(self.directory, st, self.specs, self.port, self.sock, url, repo,
+                                            self.access, key_file, bastion_key)
         ticker = asyncio.ensure_future(self.traffic.run())
         info = {"pid": os.getpid(), "sock": self.sock, "port": self.port, "management_url": url,
                 "hosts": {h.name: h.address for h in st.hosts.values()},
@@ -183,6 +199,8 @@ class LabServer:
             host, cmd, cwd, tty, *argv = payload.decode("utf-8", "surrogateescape").split("\0")
             msg = {"host": host, "cmd": cmd, "cwd": cwd, "tty": tty == "1", "argv": argv}
             inbox: asyncio.Queue = asyncio.Queue()
+            line = " ".join([cmd, *argv])
+            long = access_mod.long_command(cmd, argv)
             work = asyncio.ensure_future(self.dispatch(msg, inbox, writer))
 
             async def pump() -> None:
@@ -191,6 +209,8 @@ class LabServer:
                 while True:
                     k, p = await read_frame(reader)
                     if not k:
+                        if not work.done() and long:
+                            access_mod.killed(self.state, host, line)
                         work.cancel()
                         return
                     inbox.put_nowait((k, p))
@@ -231,6 +251,10 @@ class LabServer:
         if handler is None:
             ctx.err(f"{cmd}: command not found")
             return 127
+        line = " ".join([cmd, *argv])
+        long = access_mod.long_command(cmd, argv)
+        if long:
+            access_mod.started(st, self.long_running, h.name, line)
         try:
             return await handler(ctx)
         except CommandError as exc:
@@ -242,6 +266,9 @@ class LabServer:
             self.log(f"{h.name}: {cmd} {argv} crashed:\n{traceback.format_exc()}")
             ctx.err(f"{cmd}: internal error (see {self.directory / 'lab.log'})")
             return 70
+        finally:
+            if long:
+                access_mod.ended(self.long_running, h.name, line)
 
     # --- control (Python API and CLI) -----------------------------------------------------
     async def control(self, msg: dict[str, Any]) -> dict[str, Any]:

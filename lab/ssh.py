@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
+from lab.access import bastion_address
 from lab.layout import host_env
 from lab.state import HostState
 
@@ -44,6 +45,7 @@ class HostSSH(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        self.peer = str((conn.get_extra_info("peername") or ("",))[0])
         self.lab.connections.setdefault(self.host.name, set()).add(conn)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -53,11 +55,25 @@ class HostSSH(asyncssh.SSHServer):
     def begin_auth(self, username: str) -> bool:
         return True
 
+    def _reachable(self) -> bool:
+        """With a bastion, the nodes accept only connections that come through it."""
+        return not self.lab.access.bastion or self.peer == bastion_address(self.lab.prefix)
+
     def password_auth_supported(self) -> bool:
-        return True
+        return not self.lab.access.ssh_keys
 
     def validate_password(self, username: str, password: str) -> bool:
-        return username == "apigee" and password == self.lab.state.secrets["ssh_password"]
+        self.host.logins += 1
+        return (self._reachable() and username == "apigee"
+                and password == self.lab.state.secrets["ssh_password"])
+
+    def public_key_auth_supported(self) -> bool:
+        return self.lab.access.ssh_keys
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        self.host.logins += 1
+        return (self._reachable() and username == "apigee"
+                and key.public_data == self.lab.client_public.public_data)
 
 
 async def _shell(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProcess) -> None:
@@ -65,7 +81,7 @@ async def _shell(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProc
     master, slave = pty.openpty()
     cols, rows = (process.get_terminal_size() or (200, 50, 0, 0))[:2]
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows or 50, cols or 200, 0, 0))
-    env = host_env(lab.directory, h)
+    env = host_env(lab.directory, h, lab.access.prompt)
     proc = await asyncio.create_subprocess_exec(
         "bash", "--noprofile", "--norc", "-i", stdin=slave, stdout=slave, stderr=slave,
         env=env, cwd=env["HOME"], start_new_session=True, preexec_fn=_ctty)
@@ -129,7 +145,7 @@ async def _shell(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProc
 
 
 async def _exec(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProcess) -> None:
-    env = host_env(lab.directory, h)
+    env = host_env(lab.directory, h, lab.access.prompt)
     lab.state.exec_lines.append((h.name, process.command))
     proc = await asyncio.create_subprocess_exec(
         "bash", "--noprofile", "--norc", "-c", process.command, stdin=asyncio.subprocess.PIPE,

@@ -8,15 +8,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fleet.components import SERVICES, SERVER_TYPES
+from lab.tables import SERVER_TYPES, SERVICE_COMPONENT, SERVICES, SOURCE, TARGET, build_number, package
 
-SOURCE = "4.16.09"
-TARGET = "4.18.01"
 PG_MAJOR = {SOURCE: "9.4", TARGET: "9.6"}
 ANALYTICS_QUEUE = "ax-q-axgroup-001-consumer-group-001"
 OPERATOR_RULE = ["-A", "INPUT", "-p", "tcp", "--dport", "22", "-s", "10.0.0.0/8", "-j", "ACCEPT"]
@@ -25,12 +22,7 @@ REPAIR_JOB = ("0 2 * * 0 /opt/apigee/apigee-cassandra/bin/nodetool -h localhost 
 OPERATOR_JOB = "30 3 * * * /usr/local/bin/rotate-app-logs.sh >/dev/null 2>&1"
 # Start order of components on a node (stop is the reverse).
 ORDER = ("zk", "cs", "ldap", "qpid", "ps", "ms", "r", "mp", "qs", "pg", "ui", "e", "b", "p")
-SERVICE_COMPONENT = {v: k for k, v in SERVICES.items()}
-
-
-def build_number(service: str, version: str) -> str:
-    """A stable, realistic build suffix per service and version."""
-    return f"0.0.{1000 + zlib.crc32((service + version).encode()) % 9000}"
+__all__ = ["SERVICE_COMPONENT", "SOURCE", "TARGET", "build_number", "package"]
 
 
 @dataclass
@@ -84,6 +76,7 @@ class HostState:
     queue: int = 0                               # messages in the analytics queue (qpid hosts)
     queue_in: int = 0
     queue_out: int = 0
+    dead_letter: int = 0                         # messages in its dead-letter queue (never consumed)
     buffer: int = 0                              # analytics buffered in this MP
     # PostgreSQL
     pg_epoch: int = 1                            # master: data generation; standby: synced one
@@ -91,6 +84,7 @@ class HostState:
     pg_synced: bool = True                       # standby/rollback: replication set up
     updates: list[str] = field(default_factory=list)   # update codes run, in order
     retired: bool = False
+    logins: int = 0                              # passwords offered to the SSH server
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def has(self, code: str) -> bool:
@@ -167,7 +161,7 @@ class LabState:
         self.violations.append(Violation(rule, host, message, final=final))
 
     def register(self, host: HostState, code: str) -> None:
-        if code in SERVER_TYPES or code == "ms":
+        if code in SERVER_TYPES:
             if self.server_of(host.name, code) is None:
                 u = str(uuid.uuid4())
                 self.servers[u] = Server(u, host.name, code)
@@ -216,6 +210,7 @@ class LabState:
                 "selinux": h.selinux, "yum": [list(y) for y in h.yum], "queue": h.queue,
                 "buffer": h.buffer, "pg_epoch": h.pg_epoch, "pg_data_version": h.pg_data_version,
                 "pg_synced": h.pg_synced, "updates": list(h.updates), "retired": h.retired,
+                "logins": h.logins,
             }
         return {
             "hosts": hosts,

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from fleet.components import PROFILES, expand
+from lab.tables import PROFILES, expand
 
 
 @dataclass
@@ -27,6 +27,7 @@ class HostSpec:
     postgres: str | None = None
     observer: bool = False
     installed: bool = True
+    inferred: bool = False          # postgres role taken the runner's way, not written back
 
     @property
     def comps(self) -> frozenset[str]:
@@ -39,7 +40,7 @@ class HostSpec:
             data["profiles"] = list(self.profiles)
         if self.components:
             data["components"] = list(self.components)
-        if self.postgres:
+        if self.postgres and not self.inferred:
             data["postgres"] = self.postgres
         if self.observer:
             data["zookeeper_observer"] = True
@@ -124,6 +125,7 @@ def mirrored(inventory_dir: Path) -> list[HostSpec]:
     """Hosts of an existing Nornir SimpleInventory, kept by name, dc, role and components."""
     raw: dict[str, Any] = yaml.safe_load((Path(inventory_dir) / "hosts.yaml").read_text()) or {}
     hosts: list[HostSpec] = []
+    machines: list[Any] = []
     for i, (name, h) in enumerate(raw.items(), start=1):
         h = h or {}
         data = h.get("data") or {}
@@ -136,7 +138,21 @@ def mirrored(inventory_dir: Path) -> list[HostSpec]:
         hosts.append(HostSpec(str(name), int(data.get("machine") or i), str(dc), profiles,
                               list(data.get("components") or []), data.get("postgres"),
                               bool(data.get("zookeeper_observer"))))
+        machines.append(data.get("machine"))
+    _infer_master(hosts, machines)
     return _with_rollback(hosts)
+
+
+def _infer_master(hosts: list[HostSpec], machines: list[Any]) -> None:
+    """Without a ``postgres: master`` the runner takes the first PostgreSQL host in vendor
+    order (machine number, then inventory order) as the master: so does the mirror, or a
+    single-node install mirrored without the key would never drain its analytics."""
+    if any(h.postgres == "master" for h in hosts):
+        return
+    order = sorted(range(len(hosts)), key=lambda i: (machines[i] is None, machines[i] or 0, i))
+    ps = [hosts[i] for i in order if "ps" in hosts[i].comps and hosts[i].postgres is None]
+    if ps:
+        ps[0].postgres, ps[0].inferred = "master", True
 
 
 def build(topology: str, nodes: int | None = None, dcs: int | None = None,

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from lab.commands.postgres import check_master_data
-from lab.commands.system import blocked
+from lab.commands.system import OUTSIDE, blocked
 from lab.state import HostState, LabState
 
 if TYPE_CHECKING:
@@ -24,8 +24,22 @@ CONSUME = 40         # messages a Qpid Server moves into PostgreSQL per tick
 LB_CHECK = 0.2       # seconds between load-balancer health checks (< lb_wait in config.yaml)
 # An all-in-one node's own MP also holds back while its broker is blocked for everyone else:
 # the vendor's 1-node procedure has no other way to drain (documented simplification).
-OUTSIDE = "10.255.255.254"
 STUCK = 17           # messages an undrainable broker never lets go of
+# A Qpid Server lags behind its broker while MPs send to it: the queue holds this backlog
+# (printed by qpid-stat as 1.48k) until the broker stops receiving, then drains to 0.
+BACKLOG = 1480
+DEAD_LETTERS = 323   # held by the first broker of each data centre (as in Apigee's docs sample)
+
+
+def seed(st: LabState) -> None:
+    """Brokers start with a backlog, and some with a dead-letter queue that holds messages."""
+    first: set[str] = set()
+    for b in sorted(st.with_comp("qpid"), key=lambda h: h.machine):
+        b.queue = b.queue_in = BACKLOG
+        st.produced += BACKLOG
+        if b.dc not in first:
+            first.add(b.dc)
+            b.dead_letter = DEAD_LETTERS
 
 
 def pg_ready(st: LabState) -> bool:
@@ -64,10 +78,12 @@ class Traffic:
                     b.queue_in += STUCK - b.queue
                     b.queue = STUCK
                 continue
-            if ready and b.up("qpid") and b.up("qs") and b.queue:
-                # A Qpid Server keeps up with its data centre's MPs (real ones do), so a
-                # drain ends however large the installation is.
-                n = min(b.queue, max(CONSUME, 4 * PRODUCE * self._mps(b.dc)))
+            receiving = st.producing and not blocked(st, b, 5672, OUTSIDE)
+            floor = BACKLOG if receiving else 0
+            if ready and b.up("qpid") and b.up("qs") and b.queue > floor:
+                # Past its backlog a Qpid Server keeps up with its data centre's MPs (real
+                # ones do), so a drain ends however large the installation is.
+                n = min(b.queue - floor, max(CONSUME, 4 * PRODUCE * self._mps(b.dc)))
                 b.queue -= n
                 b.queue_out += n
                 st.stored += n

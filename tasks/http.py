@@ -10,6 +10,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.facts import servers
 from fleet.model import Request
 
 
@@ -24,17 +25,12 @@ class ApiResult:
     stored: dict[str, str] = field(default_factory=dict)
 
 
-def _pick(servers: Any, select: dict[str, str]) -> dict[str, Any]:
-    if isinstance(servers, dict):
-        servers = [servers]
-    for s in servers if isinstance(servers, list) else []:
-        ok = True
-        for key, want in select.items():
-            have = s.get(key)
-            ok &= want in have if isinstance(have, list) else str(have) == want
-        if ok:
-            return s
-    raise ApiError(f"no server with {select} in the answer")
+def _pick(text: str, select: dict[str, str]) -> dict[str, Any]:
+    """The registration of the server the step is about (fleet.facts.servers)."""
+    try:
+        return servers.find(text, select["type"], select["internalIP"])
+    except ValueError as exc:            # NoServer too: its message says what to set
+        raise ApiError(str(exc)) from None
 
 
 def call(req: Request, url: str, user: str, password: str, timeout: float) -> ApiResult:
@@ -57,9 +53,9 @@ def call(req: Request, url: str, user: str, password: str, timeout: float) -> Ap
     stored: dict[str, str] = {}
     if req.store:
         try:
-            server = _pick(json.loads(text), req.select)
-        except json.JSONDecodeError:
-            raise ApiError(f"{req.method} {url}: answer is not JSON") from None
-        stored[req.store] = str(server["uUID"])
+            server = _pick(text, req.select)
+        except ApiError as exc:
+            raise ApiError(f"{req.method} {url}: {exc}") from None
+        stored[req.store] = str(server["uuid"])
         text = json.dumps(server)
     return ApiResult(status, text[:2000], stored)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from fleet.model import Step
+from tasks.markers import (PROMPT_PATTERN, RC_SUFFIX, RC_VALUE, command_body, sudo_answers,
+                           sudo_event, wait_patterns)
 
-RC_PATTERN = r"__RC=(?:\d+)__"
-RC_VALUE = re.compile(r"__RC=(\d+)__")
 READY = r"__READY__"
 
 
@@ -26,6 +26,11 @@ class ConnectionLost(Exception):
 
 class StepTimeout(Exception):
     """The command did not finish within the step's timeout."""
+
+
+class SudoRefused(Exception):
+    """sudo asked for a password the runner has not got, or refused the one it was given;
+    the command waits at sudo's prompt and never ran."""
 
 
 @dataclass
@@ -91,14 +96,11 @@ def type_text(conn: Any, text: str) -> None:
         raise
 
 
-def _prompt_pattern(conn: Any) -> str:
-    return re.escape(str(conn.base_prompt)) + r"[^\n]*[$#]\s*$"
-
-
 def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -> ShellResult:
-    """Type ``command`` (variables already substituted) and wait for its exit status."""
+    """Type ``command`` (variables already substituted) and wait for its exit status.
+    sudo's own prompt gets the become password and nothing else; a step's prompts get
+    their secrets; a refusing sudo ends the step at once (``SudoRefused``)."""
     deadline = time.monotonic() + step.timeout
-    prompt = _prompt_pattern(conn)
     quiet = bool(step.inputs or step.prompts)
     if quiet:
         # Echo off before anything secret is typed, so neither the terminal nor the
@@ -108,14 +110,13 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         read_until(conn, READY, 30)
         for _, name in step.inputs:
             type_text(conn, secrets[name] + "\n")
-        read_until(conn, prompt, 30)
-    type_text(conn, f"{command}; echo \"__RC=$?__\"\n")
+        read_until(conn, PROMPT_PATTERN, 30)
+    type_text(conn, f"{command}{RC_SUFFIX}\n")
     answers = [(re.compile(p.pattern, re.M), p.secret) for p in step.prompts]
-    pattern = RC_PATTERN
-    if answers:
-        pattern = "(?:" + "|".join([RC_PATTERN] + [f"(?:{p.pattern})" for p in step.prompts]) + ")"
+    pattern = wait_patterns([p.pattern for p in step.prompts])
     output = ""
     answered: set[int] = set()
+    sudo_left = sudo_answers(command)
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -124,6 +125,18 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
         output += chunk
         if RC_VALUE.search(chunk):
             break
+        event = sudo_event(chunk)
+        if event is not None:
+            if not event.ask:
+                raise SudoRefused(event.reason)
+            if sudo_left <= 0:
+                raise SudoRefused("sudo refused the become password (asked again)")
+            if not secrets.get("become_password"):
+                raise SudoRefused("sudo asks for a password: give the become password "
+                                  "(secret become_password, env FLEET_BECOME_PASSWORD)")
+            type_text(conn, secrets["become_password"] + "\n")
+            sudo_left -= 1
+            continue
         for i, (rx, name) in enumerate(answers):
             if rx.search(chunk) and i not in answered:
                 type_text(conn, secrets[name] + "\n")
@@ -131,15 +144,10 @@ def run_shell(conn: Any, step: Step, command: str, secrets: Mapping[str, str]) -
                 break
         else:
             raise StepTimeout("the command asked for input the plan has no answer for")
-    read_until(conn, prompt, 30)
+    read_until(conn, PROMPT_PATTERN, 30)
     if quiet:
         names = " ".join(v for v, _ in step.inputs)
         type_text(conn, f"stty echo{'; unset ' + names if names else ''}\n")
-        read_until(conn, prompt, 30)
-    rc = RC_VALUE.search(output)
-    assert rc is not None
-    body = output[: rc.start()]
-    echo = body.find('__RC=$?__"')              # the echoed command line, maybe wrapped
-    if echo >= 0:
-        body = body[body.find("\n", echo) + 1:] if "\n" in body[echo:] else ""
-    return ShellResult(int(rc.group(1)), body.replace("\r", "").strip("\n"))
+        read_until(conn, PROMPT_PATTERN, 30)
+    rc, body = command_body(output)
+    return ShellResult(rc, body)

@@ -13,13 +13,16 @@ from typing import Any, Callable
 
 from nornir.core.task import Result, Task
 
+from fleet.facts import judge
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Step
 from fleet.plan.checks import PREDICATES, readable
 from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
 from tasks.connect import ConnectFailed, connect, cut
-from tasks.shell import ConnectionLost, ShellResult, StepTimeout, run_shell
+from tasks.detach import (detachable, follow_line, job_for, log_text, next_move, parse_state,
+                          start_line, state_line)
+from tasks.shell import ConnectionLost, ShellResult, StepTimeout, SudoRefused, run_shell
 
 VAR = re.compile(r"\$\{(\w+)\}")
 OUTPUT_TAIL = 20
@@ -71,6 +74,43 @@ def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResu
     except ConnectionLost as exc:
         cut(task.host)
         raise StepFailed(f"connection lost: {exc}") from None
+    except SudoRefused as exc:
+        cut(task.host)            # sudo waits at its prompt: hang up, nothing ran
+        raise StepFailed(f"sudo: {exc}") from None
+
+
+def _detached(task: Task, ctx: ChainContext, step: Step, command: str, key: str) -> ShellResult:
+    """A long command as a job of its own on the node (tasks/detach.py): started unless
+    an earlier attempt of this run already started it, then followed to its end."""
+    job = job_for(ctx.journal.run_id, key, step.action,
+                  str(task.host.get("apigee_root", None) or "/opt/apigee"))
+    deadline = time.monotonic() + step.timeout
+    try:
+        probe = Step(step.host, step.action, state_line(job), CHECK, timeout=60)
+        found = parse_state(_shell(task, ctx, probe, probe.command).output)
+        note = ""
+        if next_move(found) == "start":
+            begin = Step(step.host, step.action, command, CHECK, timeout=min(step.timeout, 300))
+            started = parse_state(_shell(task, ctx, begin, start_line(job, command)).output)
+            if started.state != "started":
+                raise StepFailed(f"the command did not start as job {job.name}")
+        else:
+            note = f"re-attached to job {job.name} ({found.state} when this attempt began)\n"
+            ctx.on_event("waiting", {"host": task.host.name, "action": step.action,
+                                     "detail": f"re-attached to {job.name}"})
+        left = max(deadline - time.monotonic(), 1.0)
+        watch = Step(step.host, step.action, follow_line(job), CHECK, timeout=left)
+        res = _shell(task, ctx, watch, watch.command)
+    except StepFailed as exc:
+        if str(exc).startswith("sudo:"):
+            raise
+        raise StepFailed(f"{exc} (the command goes on as job {job.name}, log {job.path('log')}; "
+                         "--resume waits for it)", exc.rc, exc.output) from None
+    end = parse_state(res.output)
+    output = note + log_text(res.output)
+    if end.state != "done" or end.number is None:
+        raise StepFailed(f"job {job.name} ended without an exit status (killed?)", None, output)
+    return ShellResult(end.number, output)
 
 
 def _check_expect(step: Step, res: ShellResult) -> None:
@@ -79,6 +119,13 @@ def _check_expect(step: Step, res: ShellResult) -> None:
     for rx in step.expect:
         if not re.search(rx, res.output):
             raise StepFailed(f"not in the output: {readable(rx)}", res.rc, res.output)
+    if step.fact:
+        try:
+            ok, detail = judge(step.fact, res.output, step.fact_args)
+        except ValueError as exc:
+            raise StepFailed(f"cannot read the output: {exc}", res.rc, res.output) from None
+        if not ok:
+            raise StepFailed(detail, res.rc, res.output)
 
 
 def _poll(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResult:
@@ -101,7 +148,7 @@ def _poll(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResul
             raise StepFailed(f"interrupted while waiting: {detail}", res.rc, res.output)
 
 
-def execute(task: Task, ctx: ChainContext, step: Step) -> tuple[int | None, str]:
+def execute(task: Task, ctx: ChainContext, step: Step, key: str = "") -> tuple[int | None, str]:
     """Run one step; (exit status, output) on success, StepFailed otherwise."""
     host_vars = ctx.host_vars.setdefault(task.host.name, {})
 
@@ -129,6 +176,9 @@ def execute(task: Task, ctx: ChainContext, step: Step) -> tuple[int | None, str]
     command = subst(step.command)
     if step.kind == POLL:
         res = _poll(task, ctx, step, command)
+    elif key and detachable(step):
+        res = _detached(task, ctx, step, command, key)
+        _check_expect(step, res)
     else:
         res = _shell(task, ctx, step, command)
         _check_expect(step, res)
@@ -172,7 +222,7 @@ def _chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_inde
         ctx.on_event("step_start", started)
         failure: StepFailed | None = None
         try:
-            rc, output = execute(task, ctx, step)
+            rc, output = execute(task, ctx, step, key)
         except StepFailed as exc:
             failure = exc
         if ctx.abandoned:                        # the run has ended and its reports are written

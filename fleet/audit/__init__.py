@@ -91,7 +91,9 @@ def main(argv: list[str]) -> int:
     while folder.exists():
         n += 1
         folder = reports / f"audit-{stamp}-{n}"
-    audit = analyse(target, nodes, collect(nodes, settings, secrets))
+    from fleet.facts.releases import load as load_releases
+    audit = analyse(target, nodes, collect(nodes, settings, secrets),
+                    load_releases(settings["releases"]))
     write_audit(folder, audit, history(reports, exclude=folder),
                 now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     print(headline(audit))

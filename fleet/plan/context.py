@@ -2,13 +2,14 @@
 command lines of the node tools (procedure.md section 1 paths)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterable, TypeVar
 
 from fleet.components import SERVICES, SERVER_TYPES, UPDATE_CODE
+from fleet.facts import getenforce, postgres_check
 from fleet.model import CHECK, HTTP, PAUSE, POLL, SHELL, Node, Prompt, Request, Step
+from fleet.plan.quote import q
 from fleet.settings import Settings
 
 MAINTENANCE, ZERO_DOWNTIME = "maintenance", "zero-downtime"
@@ -71,7 +72,7 @@ class Context:
 
     def service(self, node: Node, service: str, verb: str, action: str | None = None,
                 extra: str = "", kind: str = SHELL, expect: Iterable[str] = ()) -> Step:
-        cmd = f"{node.apigee_root}/apigee-service/bin/apigee-service {service} {verb}"
+        cmd = f"{q(node.apigee_root)}/apigee-service/bin/apigee-service {service} {verb}"
         if extra:
             cmd += f" {extra}"
         return self.step(node, action or verb, self.root(cmd), kind=kind, expect=tuple(expect))
@@ -80,37 +81,58 @@ class Context:
         return self.service(node, SERVICES[component], verb, action or f"{verb}_{component}")
 
     def all_cmd(self, node: Node, verb: str) -> str:
-        return self.root(f"{node.apigee_root}/apigee-service/bin/apigee-all {verb}")
+        return self.root(f"{q(node.apigee_root)}/apigee-service/bin/apigee-all {verb}")
 
     def update(self, node: Node, components: Iterable[str]) -> Step:
         codes = {UPDATE_CODE[c] for c in components}
         ordered = ",".join(c for c in UPDATE_CODE_ORDER if c in codes)
-        cmd = f"{node.apigee_root}/apigee-setup/bin/update.sh -c {ordered} -f {node.config_file}"
+        cmd = (f"{q(node.apigee_root)}/apigee-setup/bin/update.sh -c {ordered} "
+               f"-f {q(node.config_file)}")
         return self.step(node, "update", self.root(cmd))
 
     def iptables(self, node: Node, op: str, rule: str) -> str:
         return self.root(f"iptables {op} INPUT {rule}")
 
     def qpid_rule(self, node: Node) -> str:
-        iface = self.settings["firewall_interface"]
-        return f"-p tcp --destination-port 5672 ! -s {node.address} -i {iface} -j DROP"
+        iface = q(self.settings["firewall_interface"])
+        return f"-p tcp --destination-port 5672 ! -s {q(node.address)} -i {iface} -j DROP"
 
     def router_rule(self) -> str:
-        return f"-i {self.settings['firewall_interface']} -p tcp --dport 15999 -j REJECT"
+        return f"-i {q(self.settings['firewall_interface'])} -p tcp --dport 15999 -j REJECT"
 
     # --- checks ---------------------------------------------------------------------------
     def check(self, node: Node, action: str, command: str, expect: Iterable[str] = ()) -> Step:
         return self.step(node, action, command, kind=CHECK, expect=tuple(expect))
 
+    def fact_check(self, node: Node, action: str, command: str, fact: str,
+                   **args: object) -> Step:
+        """A read-only step whose output must hold a fact (fleet.facts.CHECKS)."""
+        return self.step(node, action, command, kind=CHECK, fact=fact, fact_args=args)
+
     def selinux_check(self, node: Node) -> Step:
         """Section 3: the update refuses to run with SELinux enforcing."""
-        return self.check(node, "check_selinux", "getenforce", [r"(?m)^(Disabled|Permissive)\s*$"])
+        return self.fact_check(node, "check_selinux", getenforce.COMMAND, "getenforce")
+
+    def packages_check(self, node: Node, command: str, packages: Iterable[str],
+                       action: str) -> Step:
+        """These packages listed at the target release (fleet.facts.releases decides)."""
+        args: dict[str, object] = {"target": self.target, "packages": sorted(set(packages))}
+        if self.settings["releases"]:
+            args["releases"] = self.settings["releases"]
+        return self.fact_check(node, action, command, "apigee-version", **args)
 
     def versions_check(self, node: Node, components: Iterable[str], action: str) -> Step:
-        """apigee-all version must show the target for each of these components."""
-        expect = [rf"(?m)^{re.escape(SERVICES[c])}-{re.escape(self.target)}-"
-                  for c in sorted(set(components))]
-        return self.check(node, action, self.all_cmd(node, "version"), expect)
+        """apigee-all version must show each of these components at the target."""
+        return self.packages_check(node, self.all_cmd(node, "version"),
+                                   [SERVICES[c] for c in components], action)
+
+    def postgres_check(self, node: Node, role: str) -> Step:
+        """Section 6: the check's exit status, and the configured pattern if there is one."""
+        pattern = self.settings[f"postgres.{role}_pattern"]
+        args = {"pattern": pattern} if pattern else {}
+        return self.fact_check(node, f"check_{role}",
+                               self.root(postgres_check.command(q(node.apigee_root), role)),
+                               "postgres-check", **args)
 
     def poll(self, node: Node, action: str, command: str, until: str, interval: float,
              timeout: float, on_failure: Iterable[Step] = ()) -> Step:
@@ -126,7 +148,8 @@ class Context:
     def server_uuid(self, node: Node, component: str, var: str) -> Step:
         pod, kind = SERVER_TYPES[component]
         url = f"{self.management_url}/v1/servers?pod={pod}&region={node.dc}"
-        req = Request("GET", url, select={"internalIP": node.address, "type": kind}, store=var)
+        req = Request("GET", url, select={"internalIP": node.registered_address, "type": kind},
+                      store=var)
         return self.step(node, f"uuid_{component}", f"GET {url}", kind=HTTP, request=req)
 
     def reachable(self, node: Node, var: str, value: bool, action: str) -> Step:
@@ -145,20 +168,20 @@ class Context:
     def bootstrap(self, node: Node, version: str) -> list[Step]:
         """Fetch and run bootstrap_VERSION.sh; the password is answered at its prompt."""
         repo = self.settings["repository"]
-        d = node.download_dir
-        script = f"bootstrap_{version}.sh"
+        d = q(node.download_dir)
+        script = q(f"bootstrap_{version}.sh")
         user_in = ((REPO_USER_VAR, "repo_user"),)
         prompt = (Prompt(PASSWORD_PROMPT, "repo_password"),)
-        java = f" JAVA_FIX={repo['java_fix']}" if repo["java_fix"] else ""
+        java = f" JAVA_FIX={q(repo['java_fix'])}" if repo["java_fix"] else ""
         if repo["mode"] == "tar":
             fetch = self.step(node, "fetch_bootstrap",
-                              f"mkdir -p {d}/repos && tar -xzf {repo['archive']} -C {d}/repos")
+                              f"mkdir -p {d}/repos && tar -xzf {q(repo['archive'])} -C {d}/repos")
             run = self.step(node, "bootstrap", self.root(
                 f'bash {d}/repos/{script} apigeeprotocol="file://" '
                 f"apigeerepobasepath={d}/repos{java}"))
             return [fetch, run]
         if repo["mode"] == "mirror":
-            host = repo["mirror_host"]
+            host = q(repo["mirror_host"])
             fetch = self.step(
                 node, "fetch_bootstrap",
                 f"printf 'user = \"%s:%s\"\\n' \"${REPO_USER_VAR}\" \"${REPO_PASSWORD_VAR}\" "

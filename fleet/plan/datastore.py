@@ -1,8 +1,10 @@
 """The cs_zk and qpid waves (procedure.md sections 2.7, 4 and 5)."""
 from __future__ import annotations
 
+from fleet.facts import qpid_stat
 from fleet.model import Batch, Node, Wave, batch_of
 from fleet.plan.context import Context, chunks
+from fleet.plan.quote import q
 
 
 def _interleave(nodes: list[Node]) -> list[Node]:
@@ -74,7 +76,7 @@ def qpid(ctx: Context) -> Wave | None:
             unblock = ctx.step(n, "qpid_unblock", ctx.iptables(n, "-D", rule))
             chains.append([
                 ctx.step(n, "qpid_block", ctx.iptables(n, "-A", rule)),
-                ctx.poll(n, "qpid_drain", "qpid-stat -q", "qpid_queues_empty",
+                ctx.poll(n, "qpid_drain", qpid_stat.command(q(n.apigee_root)), "qpid_queues_empty",
                          ctx.settings["qpid.drain_interval"], ctx.settings["qpid.drain_timeout"],
                          on_failure=[unblock]),
                 ctx.update(n, ["qpid"]),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fleet.model import Batch, Step, Wave, batch_of
 from fleet.plan.context import Context, chunks
+from fleet.plan.quote import q
 from fleet.plan.postgres import rollback_nodes
 
 CRON_MARK = "#fleet-disabled# "
@@ -23,9 +24,9 @@ def preflight(ctx: Context) -> Wave:
     the others'."""
     chains = []
     for n in ctx.updatable():
-        f = n.config_file
+        f = q(n.config_file)
         chain = [
-            ctx.check(n, "check_status", ctx.all_cmd(n, "status")),
+            ctx.fact_check(n, "check_status", ctx.all_cmd(n, "status"), "apigee-status"),
             ctx.check(n, "check_config", f"test -r {f}"),
             ctx.check(n, "check_smtp",
                       f"! grep -qiE '^SKIP_SMTP=\"?n' {f} || grep -qE '^SMTPMAILFROM=.+' {f}"),
@@ -50,7 +51,7 @@ def _repo_steps(ctx: Context, n) -> list[Step]:
     if plat["os"] == "oracle7":
         steps.append(ctx.step(n, "yum_config", ctx.root("yum-config-manager --enable ol7_optional_latest")))
     if plat["os"] == "aws7":
-        region = plat["aws_region"] or "REGION"
+        region = q(plat["aws_region"] or "REGION")
         steps.append(ctx.step(n, "yum_rhui", ctx.root("yum update -y rh-amazon-rhui-client.noarch")))
         steps.append(ctx.step(n, "yum_config", ctx.root(
             f"yum-config-manager --enable rhui-{region}-rhel-server-extras "
@@ -81,8 +82,8 @@ def validate(ctx: Context) -> Wave:
     if ms:
         n = ms[0]
         batches.append(batch_of([[
-            ctx.service(n, "apigee-validate", "setup", "validate_setup", f"-f {n.config_file}"),
-            ctx.service(n, "apigee-validate", "clean", "validate_clean", f"-f {n.config_file}"),
+            ctx.service(n, "apigee-validate", "setup", "validate_setup", f"-f {q(n.config_file)}"),
+            ctx.service(n, "apigee-validate", "clean", "validate_clean", f"-f {q(n.config_file)}"),
         ]], "apigee-validate"))
     chains = []
     for n in ctx.updatable():

@@ -8,7 +8,6 @@ masked when the runner wrote it; nothing here knows a secret.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,14 +15,13 @@ from typing import Any, Iterable
 import pandas as pd
 
 from fleet.components import SERVICES
+from fleet.facts import apigee_version
 from fleet.run.journal import HOSTS, PLAN, read_events, step_key
 OK, FAILED, SKIPPED, NOT_RUN, INTERRUPTED = "ok", "failed", "skipped", "not run", "interrupted"
 STEP_COLUMNS = ["run_id", "attempt", "attempt_outcome", "wave_index", "wave", "batch",
                 "batch_label", "host", "dc", "machine", "key", "index", "action", "kind",
                 "command", "start", "end", "duration_s", "status", "latest", "exit_status",
                 "error", "output"]
-VERSION_LINE = re.compile(r"^(?P<service>[a-z][a-z0-9-]*?)-(?P<version>\d+\.\d+\.\d+)"
-                          r"-(?P<build>[\w.]+)\s*$", re.M)
 COMPONENT_OF = {service: code for code, service in SERVICES.items()}
 
 
@@ -184,13 +182,14 @@ def load_run(folder: Path) -> RunData:
 
 
 def final_versions(outputs: Iterable[str]) -> dict[str, str]:
-    """component -> version, from any `apigee-all version` lines seen (later wins)."""
+    """component -> version, from any `apigee-all version` output seen (later wins); the
+    version as the package carries it (upstream packages their own: cs=2.1.16-0.0.2046)."""
     found: dict[str, str] = {}
     for text in outputs:
-        for m in VERSION_LINE.finditer(text or ""):
-            code = COMPONENT_OF.get(m.group("service"))
+        for name, build in apigee_version.parse(text or "")["packages"].items():
+            code = COMPONENT_OF.get(name)
             if code:
-                found[code] = m.group("version")
+                found[code] = apigee_version.display(build)
     return found
 
 

@@ -34,7 +34,6 @@ class Outcome:
 def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None) -> Any:
     """Nornir over our inventory files, host keys verified unless the inventory says how."""
     from nornir import InitNornir
-    from nornir.core.inventory import ConnectionOptions
 
     from tasks.hostkeys import install
     install()                                   # known_hosts parsed once, not per connection
@@ -56,21 +55,8 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
         inventory={"plugin": "SimpleInventory", "options": options},
         logging={"enabled": False},
     )
+    ssh_options(nr, settings, secrets)
     defaults = nr.inventory.defaults
-    current = defaults.connection_options.get("netmiko")
-    extras = dict((current.extras if current else None) or {})
-    extras.setdefault("ssh_strict", True)              # never accept an unknown host key
-    extras.setdefault("system_host_keys", True)
-    extras.setdefault("conn_timeout", float(settings["timeouts.connect"]))
-    extras.setdefault("auth_timeout", float(settings["timeouts.connect"]))
-    extras.setdefault("use_keys", False)
-    extras.setdefault("allow_agent", False)
-    extras["auto_connect"] = False                     # opened by tasks.connect, without naps
-    defaults.connection_options["netmiko"] = ConnectionOptions(
-        hostname=current.hostname if current else None, port=current.port if current else None,
-        username=current.username if current else None,
-        password=current.password if current else None,
-        platform=(current.platform if current else None) or "linux", extras=extras)
     if secrets.get("ssh_password"):
         defaults.password = secrets["ssh_password"]
         for h in nr.inventory.hosts.values():
@@ -81,6 +67,51 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     if defaults.password:
         secrets.add("ssh_password:defaults", defaults.password)
     return nr
+
+
+def ssh_options(nr: Any, settings: Settings, secrets: Secrets) -> None:
+    """Each host's ``fleet_ssh`` options: netmiko's extras merged key by key from defaults,
+    groups and host (Nornir itself takes a whole ``extras`` from the first level that has
+    one, so a group's ``key_file`` would drop the defaults' host key settings), our safe
+    defaults below them, the key passphrase from the secrets."""
+    from nornir.core.inventory import ConnectionOptions
+
+    from tasks.plugin import CONNECTION
+
+    base = {"ssh_strict": True,                    # never accept an unknown host key
+            "system_host_keys": True,
+            "conn_timeout": float(settings["timeouts.connect"]),
+            "auth_timeout": float(settings["timeouts.connect"]),
+            "use_keys": False, "allow_agent": False}
+    defaults = nr.inventory.defaults
+    for h in nr.inventory.hosts.values():
+        extras = dict(base)
+        fields: dict[str, Any] = {}
+        for layer in [defaults, *reversed(h.extended_groups()), h]:
+            for name in ("netmiko", CONNECTION):
+                co = layer.connection_options.get(name)
+                if co is None:
+                    continue
+                extras.update(co.extras or {})
+                for f in ("hostname", "port", "username", "password", "platform"):
+                    if getattr(co, f) is not None:
+                        fields[f] = getattr(co, f)
+        if extras.get("key_file") and "use_keys" not in _explicit(h, defaults):
+            extras["use_keys"] = True
+        if secrets.get("ssh_key_passphrase"):
+            extras.setdefault("passphrase", secrets["ssh_key_passphrase"])
+        extras["ssh_strict"] = True                # whatever a group says (refused at load too)
+        fields.setdefault("platform", "linux")
+        h.connection_options[CONNECTION] = ConnectionOptions(extras=extras, **fields)
+
+
+def _explicit(h: Any, defaults: Any) -> set[str]:
+    """The extras keys the inventory sets itself at any level for this host."""
+    keys: set[str] = set()
+    for layer in [defaults, *h.extended_groups(), h]:
+        for co in layer.connection_options.values():
+            keys.update((co.extras or {}).keys())
+    return keys
 
 
 def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, journal: Journal,
@@ -126,8 +157,9 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                 try:
                     results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
                                       chains=chains, on_failed=True)
-                except KeyboardInterrupt:
+                except KeyboardInterrupt as exc:
                     _finish_running_steps(ctx)
+                    exc.abandoned = ctx.abandoned         # type: ignore[attr-defined]
                     raise
                 out.ran += sum(len(c) for c in chains.values())
                 failed = [h for h in names if results[h].failed]
@@ -157,14 +189,21 @@ def _finish_running_steps(ctx: Any) -> None:
     node. A second Ctrl-C stops waiting (its SSH sessions are then closed under it)."""
     ctx.stop.set()
     if ctx.running:
-        print(f"\ninterrupted: letting {ctx.running} running step(s) finish, no new step starts "
-              "(Ctrl-C again to stop waiting)", file=sys.stderr, flush=True)
+        _say(f"\ninterrupted: letting {ctx.running} running step(s) finish, no new step starts "
+             "(Ctrl-C again to stop waiting)")
     try:
         ctx.wait_idle()
     except KeyboardInterrupt:
         ctx.abandoned = True
-        print("stopped waiting: the steps still running are cut off and not recorded as done",
-              file=sys.stderr, flush=True)
+        _say("stopped waiting: the steps still running are cut off and not recorded as done")
+
+
+def _say(text: str) -> None:
+    """A line for the operator; a terminal that is gone (SIGHUP) must not end the wait."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        pass
 
 
 def _dispatch(task: Any, ctx: Any, wave: str, wi: int, bi: int,

@@ -10,14 +10,16 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from fleet import signals
 from fleet.errors import InputError
 from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
-from fleet.run.journal import Journal, new_run_id, read_events, write_hosts_json
+from fleet.run.journal import JOURNAL, Journal, new_run_id, read_events, write_hosts_json
+from fleet.run.lock import LEASE, ControlLock, drop_leases, take_leases
 from fleet.run.progress import make_progress
-from fleet.secrets import load_secrets, needed, require
+from fleet.secrets import Secrets, load_secrets, needed, require
 from fleet.settings import Settings
 
 
@@ -60,12 +62,37 @@ def _summary(out: Outcome, journal: Journal) -> str:
     return "\n".join(lines)
 
 
+def _writable(base: Path, resume: str | None) -> None:
+    """--reports must take a run folder (or the resumed run's journal) before any host is
+    contacted."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--reports {base}: cannot create a run folder there: "
+                         f"{exc.strerror or exc}") from None
+    target = base / resume / JOURNAL if resume else base
+    if not base.is_dir() or not os.access(target, os.W_OK):
+        raise InputError(f"--reports {base}: cannot create a run folder there: "
+                         f"{target} is not writable")
+
+
 def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: Plan,
         sel: Selection, confirm: Callable[[argparse.Namespace, Plan], None]) -> int:
     secrets = load_secrets(args.secrets or settings["secrets_file"])
     require(secrets, needed(plan))
-    confirm(args, plan)
     base = reports_dir(settings, args.reports)
+    _writable(base, args.resume)
+    run_id = args.resume or new_run_id()
+    lock = ControlLock(nodes, run_id).acquire()
+    try:
+        confirm(args, plan)
+        return _locked_run(args, settings, nodes, plan, sel, secrets, base, run_id)
+    finally:
+        lock.release()
+
+
+def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: Plan,
+                sel: Selection, secrets: Secrets, base: Path, run_id: str) -> int:
     done: dict[str, dict[str, Any]] = {}
     if args.resume:
         journal = Journal.open(base, args.resume)
@@ -73,35 +100,62 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
         if stored.digest() != plan.digest():
             raise InputError(f"--resume {args.resume}: the plan changed since that run "
                              f"(inventory, config or code); start a new run instead")
-        done = journal.completed()
-        attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
-    else:
-        journal = Journal.create(base, new_run_id(), secrets.mask(plan.dumps()))
-        write_hosts_json(journal.folder, nodes)
-        attempt = 1
-    journal.attempt = attempt
-    journal.event("run_start", run_id=journal.run_id, attempt=attempt, resumed=bool(args.resume),
-                  plan_digest=plan.digest(), mode=plan.mode, selection=sel.to_json(),
-                  argv=[secrets.mask(a) for a in sys.argv[1:]])
-    reports = ReportWriter(journal)
-    progress = make_progress(plan)
+        done = journal.completed(stored)
+        journal.attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
     nr = open_nornir(settings, secrets)
+    leased = take_leases(nr, nodes, plan, settings, secrets, run_id, args.break_lock)
+    abandoned = False
     try:
-        with progress:
-            out = execute_plan(plan, nr, settings, secrets, journal, done, progress.on_event)
-    except KeyboardInterrupt:
-        journal.event("run_end", status="interrupted")
+        if not args.resume:
+            try:
+                journal = Journal.create(base, run_id, plan.dumps())
+                write_hosts_json(journal.folder, nodes)
+            except OSError as exc:
+                raise InputError(f"--reports {base}: cannot create a run folder there: "
+                                 f"{exc.strerror or exc}") from None
+        journal.event("run_start", run_id=journal.run_id, attempt=journal.attempt,
+                      resumed=bool(args.resume), plan_digest=plan.digest(), mode=plan.mode,
+                      selection=sel.to_json(), leases=leased, break_lock=args.break_lock,
+                      argv=[secrets.mask(a) for a in sys.argv[1:]])
+        reports = ReportWriter(journal)
+        progress = make_progress(plan)
+        try:
+            with progress:
+                out = execute_plan(plan, nr, settings, secrets, journal, done, progress.on_event)
+        except KeyboardInterrupt as exc:
+            abandoned = bool(getattr(exc, "abandoned", False))
+            journal.event("run_end", status="interrupted", signal=signals.name(exc))
+            reports.write()
+            raise
+        except Exception as exc:        # a fault of the runner itself: the run still ends on record
+            journal.event("run_end", status="error",
+                          error=secrets.mask(f"{type(exc).__name__}: {exc}"))
+            reports.write()
+            raise
+        journal.event("run_end", status="ok" if out.ok else "failed", ran=out.ran,
+                      skipped=out.skipped, failed=out.failed, not_run=out.not_run)
         reports.write()
-        raise
-    except Exception as exc:            # a fault of the runner itself: the run still ends on record
-        journal.event("run_end", status="error", error=secrets.mask(f"{type(exc).__name__}: {exc}"))
-        reports.write()
-        raise
-    journal.event("run_end", status="ok" if out.ok else "failed", ran=out.ran,
-                  skipped=out.skipped, failed=out.failed, not_run=out.not_run)
-    reports.write()
-    print(_summary(out, journal))
-    return 0 if out.ok else 1
+        print(_summary(out, journal))
+        return 0 if out.ok else 1
+    finally:
+        _release(nr, nodes, leased, settings, secrets, run_id, abandoned)
+
+
+def _release(nr: Any, nodes: list[Node], leased: list[str], settings: Settings,
+             secrets: Secrets, run_id: str, abandoned: bool) -> None:
+    """Leases go when the run ends in order; commands cut off while still running keep
+    theirs (the next run is refused until someone checks them and uses --break-lock)."""
+    if abandoned:
+        kept = leased
+    else:
+        try:
+            kept = drop_leases(nr, nodes, leased, settings, secrets, run_id)
+        finally:
+            nr.close_connections(on_good=True, on_failed=True)
+    if kept:
+        print(f"warning: run {run_id} still holds the lease on {', '.join(kept)} "
+              f"(APIGEE_ROOT/{LEASE}); after checking those nodes, the next run needs "
+              "--break-lock", file=sys.stderr)
 
 
 class ReportWriter:

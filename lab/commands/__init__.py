@@ -107,5 +107,5 @@ def command(*names: str) -> Callable[[Handler], Handler]:
 
 
 def load_all() -> dict[str, Handler]:
-    from lab.commands import apigee, bootstrap, postgres, system, update  # noqa: F401
+    from lab.commands import apigee, bootstrap, postgres, sudo, system, update  # noqa: F401
     return REGISTRY

@@ -4,18 +4,31 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fleet.components import PROFILES, SERVICES
+from lab.tables import PROFILES, SERVICES, TOOLS
 from lab.commands import Ctx, CommandError, command
 from lab.commands.postgres import POSTGRES_VERBS
 from lab.commands.update import ordered, read_config, start, stop, update_components
 from lab.layout import install_apigee_stubs, write_pgdata, write_postgres_files
-from lab.state import SERVICE_COMPONENT, TARGET, build_number
+from lab.state import SERVICE_COMPONENT, TARGET, HostState, package
 
-SPECIAL = ("apigee-setup", "apigee-validate", "apigee-provision", "apigee-service")
+SPECIAL = ("apigee-setup", "apigee-validate", "apigee-provision", "apigee-service",
+           "apigee-attribution")
 
 
 def _version_line(service: str, version: str) -> str:
-    return f"{service}-{version}-{build_number(service, version)}"
+    return package(service, version)
+
+
+def status_line(service: str, up: bool) -> str:
+    """As real nodes print a stopped component (Apigee docs, "Unable to start Edge
+    components"); the running line's wording is not public, this one is the lab's."""
+    return f"apigee-service: {service}: {'OK' if up else 'Not running (DEAD)'}"
+
+
+def tool_versions(h: HostState) -> dict[str, str]:
+    """The tool packages `apigee-all version` lists besides the components."""
+    return {"apigee-attribution": h.repo_version or "4.16.09",
+            "apigee-service": h.repo_version or "4.16.09", "apigee-setup": h.setup_version}
 
 
 async def wait_for_ready(ctx: Ctx, code: str) -> int:
@@ -83,8 +96,8 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
                 return 1
             ctx.out("Calling proxy apigee-validate-health-check ... HTTP 200\nValidation successful")
             return 0
-    if service == "apigee-service" and verb == "version":
-        ctx.out(_version_line("apigee-service", h.repo_version or "4.16.09"))
+    if service in ("apigee-service", "apigee-attribution") and verb == "version":
+        ctx.out(_version_line(service, tool_versions(h)[service]))
         return 0
     raise CommandError(f"apigee-service: {service}: unsupported action '{verb}'")
 
@@ -113,7 +126,7 @@ async def apigee_service(ctx: Ctx) -> int:
         return await POSTGRES_VERBS[verb](ctx, rest)
     comp = h.components[code]
     if verb == "status":
-        ctx.out(f"{service} is {'running' if comp.up else 'not running'}")
+        ctx.out(status_line(service, comp.up))
         return 0 if comp.up else 1
     if verb == "version":
         ctx.out(_version_line(service, comp.version))
@@ -142,13 +155,26 @@ async def apigee_all(ctx: Ctx) -> int:
     verb = ctx.argv[0] if ctx.argv else ""
     codes = ordered(list(h.components))
     if verb == "version":
-        for c in codes:
-            ctx.out(_version_line(h.components[c].service, h.components[c].version))
+        # one `apigee-service PKG version` per package, alphabetically, each after its
+        # shell trace line (on stderr, as bash -x prints it)
+        versions = {h.components[c].service: h.components[c].version for c in codes}
+        versions.update(tool_versions(h))
+        for service in sorted(versions):
+            ctx.err(f"+ apigee-service {service} version")
+            ctx.out(_version_line(service, versions[service]))
         return 0
     if verb == "status":
+        down = []
         for c in codes:
-            ctx.out(f"{h.components[c].service} is {'running' if h.up(c) else 'not running'}")
-        return 0 if all(h.up(c) for c in codes) else 1
+            service = h.components[c].service
+            ctx.err(f"+ apigee-service {service} status")
+            ctx.out(status_line(service, h.up(c)))
+            if not h.up(c):
+                down.append(service)
+        if down:
+            ctx.out(f"apigee-all: Error: status failed on [{', '.join(down)}]")
+            return 1
+        return 0
     if verb == "start":
         await start(ctx, codes)
         h.retired = False

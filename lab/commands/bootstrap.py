@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from lab.access import wrong_prompt
 from lab.commands import Ctx, command
 from lab.layout import agent_line, install_apigee_stubs, write_exe
 
@@ -118,6 +119,7 @@ async def bootstrap(ctx: Ctx) -> int:
         if password is None:
             ctx.out(PASSWORD_PROMPT, end="")
             password = await ctx.readline(echo=False)
+            wrong_prompt(st, h.name, password, "repo_password", "the bootstrap's password prompt")
         if user != st.secrets["repo_user"] or password != st.secrets["repo_password"]:
             ctx.err("ERROR: Unable to authenticate with the Apigee repository (HTTP 401): "
                     "check apigeeuser and apigeepassword")

@@ -65,6 +65,25 @@ def blocked(st: LabState, h: HostState, port: int, src: str) -> bool:
     return False
 
 
+OUTSIDE = "10.255.255.254"      # a client that is no host of the installation
+
+
+def open_to(st: LabState, h: HostState, port: int) -> list[str]:
+    """Other hosts (or 'outside' clients) that can still reach ``port`` on the host."""
+    others = [(x.name, x.address) for x in st.hosts.values() if x is not h]
+    return [name for name, addr in others + [("outside", OUTSIDE)]
+            if not blocked(st, h, port, addr)]
+
+
+def judge_broker_closed(st: LabState, h: HostState, what: str) -> None:
+    """Rule 13: a broker is drained and updated only while 5672 is closed to every other
+    host; open, MPs keep filling it, so the drain never ends or ends by chance."""
+    reach = open_to(st, h, 5672)
+    if reach:
+        st.violate(13, h.name, f"{what} while its 5672 is open to {', '.join(reach[:3])}"
+                               + (" ..." if len(reach) > 3 else ""))
+
+
 def _listing(h: HostState, numeric: bool) -> list[str]:
     out = []
     for chain in ("INPUT", "FORWARD", "OUTPUT"):
@@ -203,6 +222,42 @@ async def yum_config_manager(ctx: Ctx) -> int:
     return 0
 
 
+QPID_HEADS = ("queue", "dur", "autoDel", "excl", "msg", "msgIn", "msgOut", "bytes", "bytesIn",
+              "bytesOut", "cons", "bind")
+MSG_BYTES = 1200                                 # size of one analytics message
+
+
+def kmg(value: int) -> str:
+    """A count as qpid-stat prints it (qpid-cpp qpidtoollibs/disp.py, Header.num): below
+    1,000 right-aligned in four places, above it three significant digits and k/m/g."""
+    def cell(v: int, tag: str) -> str:
+        fp = v / 1000.0
+        if fp < 10.0:
+            return "%1.2f%s" % (fp, tag)
+        if fp < 100.0:
+            return "%2.1f%s" % (fp, tag)
+        return "%4d%s" % (v // 1000, tag)
+    if value < 1000:
+        return "%4d" % value
+    if value < 1000000:
+        return cell(value, "k")
+    value //= 1000
+    if value < 1000000:
+        return cell(value, "m")
+    return cell(value // 1000, "g")
+
+
+def qpid_table(rows: list[list[str]], prefix: str = "  ") -> list[str]:
+    """qpid-stat's table (disp.py Display.table): left-aligned cells, columns as wide as the
+    widest cell plus two, a rule of '=' under the header."""
+    width = [max(len(h), *(len(r[i]) for r in rows)) + 2 for i, h in enumerate(QPID_HEADS)]
+
+    def line(cells: list[str] | tuple[str, ...]) -> str:
+        return prefix + "".join(c if i == len(cells) - 1 else c.ljust(width[i])
+                                for i, c in enumerate(cells))
+    return ["Queues", line(QPID_HEADS), prefix + "=" * sum(width)] + [line(r) for r in rows]
+
+
 @command("qpid-stat")
 async def qpid_stat(ctx: Ctx) -> int:
     h = ctx.host
@@ -212,20 +267,17 @@ async def qpid_stat(ctx: Ctx) -> int:
     if "-q" not in ctx.argv:
         ctx.err("Usage: qpid-stat [OPTIONS] [broker-addr]  (the lab supports -q)")
         return 1
-    head = ["queue", "dur", "autoDel", "excl", "msg", "msgIn", "msgOut", "bytes", "bytesIn",
-            "bytesOut", "cons", "bind"]
-    rows = [[ANALYTICS_QUEUE, "Y", "", "", str(h.queue), str(h.queue_in), str(h.queue_out),
-             str(h.queue * 1200), str(h.queue_in * 1200), str(h.queue_out * 1200),
-             "1" if h.up("qs") else "0", "2"],
-            [f"{h.name}-qmf-session-0a3f:0.0", "", "Y", "Y", "0", "4", "4", "0", "2.1k", "2.1k", "1", "2"]]
-    w = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
+    judge_broker_closed(ctx.st, h, "broker drain polled (qpid-stat -q)")
 
-    def fmt(r: list[str]) -> str:
-        return "  " + "  ".join(r[0].ljust(w[0]) if i == 0 else r[i].rjust(w[i]) for i in range(len(r)))
-
-    ctx.out("Queues")
-    ctx.out(fmt(head))
-    ctx.out("  " + "=" * (sum(w) + 2 * (len(w) - 1)))
-    for r in rows:
-        ctx.out(fmt(r))
+    def row(name: str, flags: tuple[str, str, str], msg: int, i: int, o: int, cons: int,
+            bind: int) -> list[str]:
+        return [name, *flags, kmg(msg), kmg(i), kmg(o), kmg(msg * MSG_BYTES),
+                kmg(i * MSG_BYTES), kmg(o * MSG_BYTES), kmg(cons), kmg(bind)]
+    consumers = sum(1 for x in ctx.st.with_comp("qs", h.dc) if x.up("qs"))
+    rows = [row(f"{h.name}-qmf-session-0a3f:0.0", ("", "Y", "Y"), 0, 4, 4, 1, 2),
+            row(ANALYTICS_QUEUE, ("Y", "", ""), h.queue, h.queue_in, h.queue_out, consumers, 2),
+            # the dead-letter queue: no consumer; what lands here stays
+            row(ANALYTICS_QUEUE + "-dl", ("Y", "", ""), h.dead_letter, h.dead_letter, 0, 0, 2)]
+    for text in qpid_table(rows):
+        ctx.out(text)
     return 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from fleet.components import EDGE_JAVA
+from lab.tables import EDGE_JAVA
 from lab.commands import Ctx, CommandError, command
+from lab.commands.system import judge_broker_closed
 from lab.state import ORDER, TARGET, HostState
 
 CODES = ("cs", "zk", "ldap", "qpid", "ps", "edge", "ui", "e", "b", "p")
@@ -96,6 +97,8 @@ async def update_components(ctx: Ctx, targets: list[str], label: str) -> None:
         if behind:
             st.violate(1, h.name, f"{label} while Cassandra/ZooKeeper not yet updated on "
                                   f"{', '.join(behind)}")
+    if "qpid" in targets:
+        judge_broker_closed(st, h, "broker updated (update.sh -c qpid)")
     if "qpid" in targets and h.queue > 0:
         st.lost += h.queue
         st.violate(2, h.name, f"broker updated with {h.queue} messages in it (lost)")

@@ -3,6 +3,7 @@ verdict; wave-by-wave and DC-by-DC runs reach the same end state."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from lab import Lab
 from tests.e2e.helpers import explain, plan_waves, runner
@@ -67,3 +68,26 @@ def test_a_dc_filter_never_splits_the_postgres_pair(tmp_path):
                      reports=tmp_path / "reports")
         assert res.returncode == 2
         assert "splits" in res.stderr
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_a_mirrored_copy_updates_with_a_clean_verdict(tmp_path, topology):
+    """`lab start --mirror` of an operator's inventory rehearses as the real update goes. A
+    lone PostgreSQL host is left without `postgres: master` (the runner allows it): the
+    mirror must take it as the master the runner's way, or its brokers never drain."""
+    from lab.topologies import documented, write_inventory
+    ops = tmp_path / "ops"
+    write_inventory(ops, documented(topology))
+    hosts = yaml.safe_load((ops / "hosts.yaml").read_text())
+    ps = [h for h in hosts.values() if h["data"].get("postgres")]
+    if len(ps) == 1:
+        del ps[0]["data"]["postgres"]
+    (ops / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    with Lab.start(mirror=ops, directory=tmp_path / "lab", speed=0.0) as lab:
+        mirrored = yaml.safe_load((lab.directory / "inventory" / "hosts.yaml").read_text())
+        assert {n: h["data"].get("postgres") for n, h in mirrored.items()} == \
+            {n: h["data"].get("postgres") for n, h in hosts.items()}
+        res = runner(lab, "--all", "--yes", reports=tmp_path / "reports")
+        assert res.returncode == 0, explain(res, lab)
+        verdict = lab.verdict(final=True)
+        assert verdict.ok, verdict.violations

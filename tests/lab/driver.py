@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fleet.components import expand
+from fleet.facts import qpid_stat
 from lab import Lab
 
 BLOCK = "iptables {op} INPUT -p tcp --destination-port 5672 ! -s {addr} -i eth0 -j DROP"
@@ -99,9 +100,7 @@ class Driver:
             return
         n.ok("sudo " + BLOCK.format(op="-A", addr=n.address))
         for _ in range(200):
-            out = n.ok("qpid-stat -q")
-            rows = [line.split() for line in out.splitlines()[3:] if line.strip()]
-            if all(r[-8] == "0" for r in rows):
+            if qpid_stat.drained(n.ok(f"{n.root}/apigee-qpidd/bin/qpid-stat -q"))[0]:
                 break
             time.sleep(0.05)
         n.update("qpid")

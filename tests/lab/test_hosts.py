@@ -13,6 +13,8 @@ import paramiko
 import pytest
 import yaml
 
+from fleet.facts import apigee_status, apigee_version, qpid_stat
+
 from tests.lab.driver import Driver, api
 
 
@@ -37,7 +39,7 @@ def test_inventory_config_and_secrets(lab5):
     assert defaults["connection_options"]["netmiko"]["extras"]["ssh_strict"] is True
     cfg = yaml.safe_load(lab5.config_path.read_text())
     assert set(cfg["user_defined"]) == {"management_url", "secrets_file", "repository", "qpid",
-                                        "zero_downtime", "timeouts"}
+                                        "zero_downtime", "timeouts", "releases"}
     assert cfg["user_defined"]["repository"] == {"mode": "internet"}
     assert stat.S_IMODE(lab5.secrets_path.stat().st_mode) == 0o600
     assert set(lab5.secrets) == {"repo_user", "repo_password", "admin_email", "admin_password"}
@@ -123,18 +125,31 @@ def test_mirror_and_tar_repositories(make_lab):
 
 
 def test_versions_status_and_qpid_table(lab5):
+    """Real formats (docs/real-nodes.md), read back through the runner's facts."""
     m4 = lab5.node("m4")
     out = m4.ok(f"{m4.root}/apigee-service/bin/apigee-all version")
-    assert all(re.fullmatch(r"[a-z-]+-4\.16\.09-0\.0\.\d+", line) for line in out.splitlines())
-    assert "edge-qpid-server-4.16.09" in out and "apigee-postgresql-4.16.09" in out
+    assert "+ apigee-service apigee-postgresql version" in out
+    packages = apigee_version.parse(out)["packages"]
+    assert packages["apigee-postgresql"].startswith("9.4.")           # upstream version
+    assert packages["edge-qpid-server"].startswith("4.16.09-0.0.")      # Edge-built
+    assert {"apigee-service", "apigee-setup", "apigee-attribution"} <= set(packages)
     m4.svc("edge-qpid-server", "stop")
     rc, out = m4.run(f"{m4.root}/apigee-service/bin/apigee-all status")
-    assert rc == 1 and "edge-qpid-server is not running" in out
-    table = m4.ok("qpid-stat -q").splitlines()
+    assert rc == 1 and "apigee-service: edge-qpid-server: Not running (DEAD)" in out
+    assert apigee_status.parse(out)["not_running"] == ["edge-qpid-server"]
+    rc, _ = m4.run("qpid-stat -q")
+    assert rc == 127                                    # not on PATH, as on Apigee nodes
+    out = m4.ok(f"{m4.root}/apigee-qpidd/bin/qpid-stat -q")
+    table = out.splitlines()
     assert table[0] == "Queues" and table[1].split() == [
         "queue", "dur", "autoDel", "excl", "msg", "msgIn", "msgOut", "bytes", "bytesIn", "bytesOut",
         "cons", "bind"]
     assert set(table[2].strip()) == {"="}
+    fact = qpid_stat.parse(out)
+    backlog = fact["queues"][1]
+    assert backlog["msg"] >= 1480 and not fact["drained"]
+    assert re.search(r"\s\d\.\d\dk\s", out)           # printed with the tool's suffix
+    assert fact["dead_letter"] == [{"name": "ax-q-axgroup-001-consumer-group-001-dl", "msg": 323}]
 
 
 def test_crontab_disable_and_restore(lab5):

@@ -46,6 +46,7 @@ def test_rule2_broker_updated_with_messages(lab5):
     m4 = lab5.node("m4")
     m4.svc("edge-qpid-server", "stop")        # messages pile up in the broker
     time.sleep(0.2)
+    m4.ok("sudo " + BLOCK.format(op="-A", addr=m4.address))    # closed, but not drained
     m4.update("qpid")
     v = lab5.verdict()
     assert rules(v) == {2}
@@ -165,8 +166,37 @@ def test_rule9_master_data_wiped(lab5):
 def test_rule9_and_rule2_without_drain(lab5):
     Driver(lab5, skip={"drain"}).run()
     v = lab5.verdict(final=True)
-    assert rules(v) == {2, 9}
+    assert rules(v) == {2, 9, 13}
     assert v.stats["analytics"]["lost"] > 0
+
+
+# 13 -------------------------------------------------------------------------------------
+def test_rule13_drain_polled_on_an_open_broker(lab5):
+    """What a resumed run did when it skipped the block that a failed drain had removed."""
+    m4 = lab5.node("m4")
+    m4.ok(f"{m4.root}/apigee-qpidd/bin/qpid-stat -q")
+    v = lab5.verdict()
+    assert rules(v) == {13}
+    assert "drain polled" in messages(v, 13) and "m1" in messages(v, 13)
+
+
+def test_rule13_update_on_an_open_broker(lab5):
+    for h in ("m1", "m2", "m3"):
+        at_target(lab5, h, "cs", "zk")
+    lab5.set_state("m4", prepared=True)
+    m4 = lab5.node("m4")
+    m4.update("qpid")
+    v = lab5.verdict()
+    assert 13 in rules(v) and "broker updated (update.sh -c qpid)" in messages(v, 13)
+
+
+def test_rule13_block_that_lets_one_host_in_is_not_closed(lab5):
+    m4 = lab5.node("m4")
+    m1 = lab5.state()["hosts"]["m1"]["address"]
+    m4.ok(f"sudo iptables -A INPUT -p tcp --destination-port 5672 ! -s {m1} -i eth0 -j DROP")
+    m4.ok(f"{m4.root}/apigee-qpidd/bin/qpid-stat -q")
+    v = lab5.verdict()
+    assert rules(v) == {13} and "open to m1" in messages(v, 13)
 
 
 def test_rule12_rollback_standby_updated(lab5):

@@ -46,3 +46,18 @@ def test_openssh_hosts_prompt_echo_status_and_full_update(tmp_path):
         for n in nodes:
             n.close()
         lab.stop()
+
+
+def test_openssh_full_update_with_sudo_passwords_and_keys_through_a_bastion(tmp_path):
+    """The runner itself over real sshd: key-only login (encrypted key, passphrase secret)
+    through the jump host, sudo asking for a password at every call, a prompt with the time."""
+    from tests.e2e.helpers import explain, runner
+    lab = Lab.start("5-node", tmp_path / "ossh", speed=0.0, ssh_server="openssh",
+                    sudo_password=True, ssh_keys=True, bastion=True, prompt=r"\t \u@\h \w\$ ")
+    try:
+        res = runner(lab, "--all", "--yes", reports=tmp_path / "reports")
+        assert res.returncode == 0, explain(res, lab)
+        v = lab.verdict(final=True)
+        assert v.ok, v.text()
+    finally:
+        lab.stop()

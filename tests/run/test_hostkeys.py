@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import paramiko
+import yaml
 
 from lab import Lab
 from tasks.hostkeys import entries
@@ -34,8 +35,14 @@ def test_cached_entries_match_paramiko_and_follow_file_changes(tmp_path: Path) -
 
 
 def test_a_host_key_that_does_not_match_stops_the_run_in_preflight(tmp_path: Path) -> None:
+    """Also when a group sets netmiko extras of its own (only a connect timeout here):
+    they are merged with the defaults', never replace them, so ssh_strict stays on, no
+    password is offered to the host and no step runs there."""
     reports = tmp_path / "reports"
     with Lab.start(topology="2-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        groups = lab.directory / "inventory" / "groups.yaml"
+        groups.write_text(yaml.safe_dump({"dc-1": {"data": {"dc": "dc-1"}, "connection_options": {
+            "netmiko": {"extras": {"conn_timeout": 20}}}}}))
         stranger = paramiko.Ed25519Key.from_private_key_file(
             str(lab.directory / "hosts" / "m1" / "ssh_host_ed25519_key")).get_base64()
         lines = lab.known_hosts.read_text().splitlines()
@@ -52,4 +59,20 @@ def test_a_host_key_that_does_not_match_stops_the_run_in_preflight(tmp_path: Pat
         assert {e["wave"] for e in evts if e["event"] == "step_start"} == {"preflight"}
         (failed,) = [e for e in evts if e["event"] == "step_end" and e["status"] == "failed"]
         assert failed["end"] - failed["start"] < 1.0      # no backoff (1 s, 2 s) spent on it
+        assert not [e for e in evts if e["event"] == "step_end" and e["host"] == "m2"
+                    and e["status"] == "ok"]
+        hosts = lab.state()["hosts"]
+        assert hosts["m2"]["logins"] == 0, "the SSH password was offered to a wrong host key"
+        assert hosts["m1"]["logins"] > 0
         assert lab.verdict().ok
+
+
+def test_turning_host_key_checks_off_is_refused(tmp_path: Path) -> None:
+    with Lab.start(topology="2-node", directory=tmp_path / "lab", speed=0.0) as lab:
+        groups = lab.directory / "inventory" / "groups.yaml"
+        groups.write_text(yaml.safe_dump({"dc-1": {"data": {"dc": "dc-1"}, "connection_options": {
+            "netmiko": {"extras": {"ssh_strict": False}}}}}))
+        res = runner(lab, "--all", "--yes", reports=tmp_path / "reports")
+        assert res.returncode == 2, explain(res)
+        assert "group dc-1: connection_options.netmiko.extras.ssh_strict must stay true" in res.stderr
+        assert all(h["logins"] == 0 for h in lab.state()["hosts"].values())

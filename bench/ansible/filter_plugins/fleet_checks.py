@@ -18,17 +18,24 @@ def _until(output: str, name: str) -> bool:
         return False
 
 
+def _fact(output: str, name: str, args: dict) -> bool:
+    """A check step's fact (fleet.facts.CHECKS), as the runner judges it."""
+    from fleet.facts import judge
+    try:
+        return bool(judge(name, str(output), dict(args))[0])
+    except ValueError:
+        return False
+
+
 def pick_server(servers, select: dict) -> dict:
-    """tasks/http.py's _pick: the server whose fields equal ``select`` (lists: membership)."""
-    if isinstance(servers, dict):
-        servers = [servers]
-    for s in servers or []:
-        if all((want in s.get(k)) if isinstance(s.get(k), list) else str(s.get(k)) == want
-               for k, want in select.items()):
-            return s
-    raise ValueError(f"no server with {select}")
+    """tasks/http.py's _pick (fleet.facts.servers.find): ``uUID`` of the server of that
+    type registered at that address."""
+    import json
+    from fleet.facts.servers import find
+    found = find(json.dumps(servers), select["type"], select["internalIP"])
+    return {"uUID": found["uuid"]}
 
 
 class FilterModule:
     def filters(self):
-        return {"fleet_until": _until, "fleet_pick_server": pick_server}
+        return {"fleet_until": _until, "fleet_fact": _fact, "fleet_pick_server": pick_server}
