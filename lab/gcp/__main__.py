@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="* (any call), " + ", ".join(CALL_NAMES))
     f.add_argument("--times", type=int, default=1)
     f.add_argument("--code", type=int, default=500)
-    f.add_argument("--mode", choices=("http", "operation"), default="http",
-                   help="http: the request fails; operation: its long-running operation fails")
+    f.add_argument("--mode", choices=("http", "operation", "lost"), default="http",
+                   help="http: the request fails; operation: its long-running operation "
+                        "fails; lost: the request is done but answered with the error")
     f.add_argument("--message")
     k = sub.add_parser("lock", help="hold the org's Apigee operation lock (another client)")
     k.add_argument("--dir", required=True)
