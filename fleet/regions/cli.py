@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from fleet.errors import InputError
 from fleet.model import Plan
 from fleet.regions import inputs as inputs_mod
+from fleet.regions.endpoint import ENV, Endpoint, check_unattended, resolve
 from fleet.regions.planner import plan_add, plan_remove
 from fleet.regions.snapshot import OrgState
 
@@ -28,7 +29,9 @@ EPILOG = """examples:
   region remove --spec inventory/regions/example.yaml --region us-west1 --yes
 
 Without --endpoint (or FLEET_GCP_ENDPOINT) the calls go to Google with the credentials of
-google.auth.default() (gcloud auth application-default login, or a service account).
+google.auth.default() (gcloud auth application-default login, or a service account). The
+endpoint in use heads every plan and run; with --yes, FLEET_GCP_ENDPOINT alone is refused
+(confirm it with --endpoint).
 """
 
 
@@ -100,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
 def _flags(a: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {k: getattr(a, k) for k in (
         "project", "project_number", "network", "backend_service", "draining_timeout_sec",
-        "drain_wait_sec", "endpoint")}
+        "drain_wait_sec")}
     if a.location:
         routing: dict[str, Any] = {}
         if a.routing:
@@ -139,14 +142,15 @@ def render_plan(plan: Plan, out: TextIO) -> None:
             out.write(f"{'':>4}{'':<12} body {body}\n")
 
 
-def _confirm(a: argparse.Namespace, plan: Plan) -> None:
+def _confirm(a: argparse.Namespace, plan: Plan, ep: Endpoint) -> None:
+    check_unattended(ep, a.yes)
     if a.yes:
         return
     if not sys.stdin.isatty():
         raise InputError("no terminal to confirm on: pass --yes to run without asking "
                          "(or --dry-run to only see the plan)")
     answer = input(f"Run {sum(1 for _ in plan.iter_steps())} steps ({plan.mode} "
-                   f"{plan.target})? [y/N] ")
+                   f"{plan.target}) against {ep.url or 'Google'}? [y/N] ")
     if answer.strip().lower() not in ("y", "yes"):
         raise InputError("not confirmed; nothing was changed")
 
@@ -160,7 +164,11 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
     from fleet.run.journal import Journal, new_run_id
 
     inp = inputs_mod.load(a.spec, _flags(a), a.region)
-    endpoint = inp.endpoint or os.environ.get("FLEET_GCP_ENDPOINT") or None
+    ep = resolve(a.endpoint, inp.endpoint)
+    endpoint = ep.url
+    out.write(ep.banner() + "\n")
+    if not ep.google and ep.source == ENV:
+        sys.stderr.write(f"warning: {ep.banner()}\n")
     if a.snapshot and not (a.dry_run or a.plan_out):
         raise InputError("--snapshot is for planning only: use it with --dry-run or --plan-out")
     if a.op_timeout <= 0 or a.poll_interval <= 0 or a.retry_delay <= 0 or a.retries < 1:
@@ -177,23 +185,25 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
         from fleet.regions.client import RetryPolicy
         apis = _apis(Apis, endpoint, RetryPolicy(a.retries, a.retry_delay,
                                                  max(a.retry_delay, 60.0), a.op_timeout))
+        apis.notify = lambda text: out.write(f"note: reading the organization: {text}\n")
         try:
             state = read_state(apis, inp)
         except (ApiCallError, OSError) as exc:
             raise InputError(f"cannot read the organization's state: {exc}") from None
     build = plan_add if a.command == "add" else plan_remove
     plan = build(inp, state, op_timeout=a.op_timeout, poll_interval=a.poll_interval)
+    plan_json = json.dumps({**plan.to_json(), "endpoint": ep.record()}, indent=2)
     if a.plan_out:
-        Path(a.plan_out).write_text(plan.dumps(), encoding="utf-8")
+        Path(a.plan_out).write_text(plan_json, encoding="utf-8")
         out.write(f"plan written to {a.plan_out} ({plan.digest()})\n")
     if a.dry_run:
         render_plan(plan, out)
         return 0
     if a.plan_out and a.snapshot:
         return 0
-    _confirm(a, plan)
+    _confirm(a, plan, ep)
     run_id = f"{new_run_id(f'region-{a.command}-')}-{uuid.uuid4().hex[:4]}"
-    journal = Journal.create(Path(a.reports), run_id, plan.dumps())
+    journal = Journal.create(Path(a.reports), run_id, plan_json)
     (journal.folder / "snapshot.json").write_text(json.dumps(state.to_json(), indent=2))
     _hosts(journal.folder, plan)
     progress = make_progress(out)
@@ -201,7 +211,7 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
         assert apis is not None
         history = drain_history(Path(a.reports), plan.target) if a.command == "remove" else {}
         ok = Executor(apis, plan, journal, progress, drain_history=history,
-                      endpoint=endpoint or "").run(["region", *argv])
+                      endpoint=ep.record()).run(["region", *argv])
     finally:
         progress.close()
     if not a.no_reports:

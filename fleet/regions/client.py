@@ -170,6 +170,7 @@ class Apis:
         self._local = threading.local()
         self.calls = 0
         self.retry = retry or RetryPolicy()
+        self.notify: Notify | None = None       # retries outside a step (reading the org)
         self._org_locks: dict[str, threading.Lock] = {}
 
     @contextlib.contextmanager
@@ -230,7 +231,7 @@ class Apis:
         """One API call, retried with back-off on 429, 5xx and the Apigee org lock."""
         return self.retry.run(lambda: self._call_once(method, url, body),
                               f"{method} {url.split('?', 1)[0].rsplit('/', 1)[-1]}",
-                              notify, lock_seconds)
+                              notify or self.notify, lock_seconds)
 
     def list(self, url: str, key: str, notify: Notify | None = None) -> list[Any]:
         """Every page of a list call (Apigee and Compute both page with nextPageToken)."""

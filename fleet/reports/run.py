@@ -101,8 +101,9 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     kind, text = _headline(data)
     plan: dict[str, Any] = data.plan
     parts = [html.fragment("<p class='meta'>target {{ t }} · mode {{ m }} · {{ n }} host(s) · "
-                           "{{ w }} wave(s)</p>", t=plan.get("target", "?"),
-                           m=plan.get("mode", "?"), n=len(hosts), w=len(waves)),
+                           "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}</p>",
+                           t=plan.get("target", "?"), m=plan.get("mode", "?"), n=len(hosts),
+                           w=len(waves), e=plan.get("endpoint")),
              html.banner(kind, text)]
     parts += _failures(data)
     parts += [html.heading("Timeline", "timeline-section"),

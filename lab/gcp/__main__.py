@@ -50,7 +50,10 @@ def _control(d: Path, what: str, body: dict[str, Any] | None = None) -> Any:
 def cmd_serve(a: argparse.Namespace) -> int:
     d = Path(a.dir)
     d.mkdir(parents=True, exist_ok=True)
-    emu = GcpEmulator.start(port=a.port, op_seconds=a.op_seconds, seed=_seed(a.seed))
+    seed = _seed(a.seed)
+    if a.drain_scale is not None:
+        seed["drain_scale"] = a.drain_scale
+    emu = GcpEmulator.start(port=a.port, op_seconds=a.op_seconds, seed=seed)
     (d / "pid").write_text(str(os.getpid()))
     (d / "endpoint").write_text(emu.endpoint + "\n")
     stop = {"now": False}
@@ -78,7 +81,8 @@ def cmd_start(a: argparse.Namespace) -> int:
             (d / "pid").unlink(missing_ok=True)
     (d / "endpoint").unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "lab.gcp", "serve", "--dir", str(d), "--port", str(a.port),
-           "--op-seconds", str(a.op_seconds)] + (["--seed", a.seed] if a.seed else [])
+           "--op-seconds", str(a.op_seconds)] + (["--seed", a.seed] if a.seed else []) \
+        + (["--drain-scale", str(a.drain_scale)] if a.drain_scale is not None else [])
     log = (d / "emulator.log").open("ab")
     subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                      start_new_session=True, cwd=os.getcwd())
@@ -121,6 +125,12 @@ def cmd_verdict(a: argparse.Namespace) -> int:
     return 0 if v["ok"] else 1
 
 
+def cmd_lock(a: argparse.Namespace) -> int:
+    got = _control(Path(a.dir), "lock", {"seconds": a.seconds})
+    print(f"organization locked by {got['operation']} for {a.seconds:g}s")
+    return 0
+
+
 def cmd_fail(a: argparse.Namespace) -> int:
     _control(Path(a.dir), "faults", {"call": a.call, "times": a.times, "code": a.code,
                                      "mode": a.mode, "message": a.message})
@@ -141,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         s.add_argument("--op-seconds", type=float, default=2.0,
                        help="how long each long-running operation takes (default 2)")
         s.add_argument("--seed", help="YAML/JSON initial state (see lab/gcp/seed.py DEFAULTS)")
+        s.add_argument("--drain-scale", type=float, metavar="F",
+                       help="lab time: connection draining of T s lasts T*F s (default 1)")
     for name, text in (("stop", "stop the background emulator"), ("state", "print its state")):
         sub.add_parser(name, help=text).add_argument("--dir", required=True)
     v = sub.add_parser("verdict", help="violations and leftovers; exit 1 if any")
@@ -149,15 +161,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="a region that was removed: anything left of it is a leftover")
     f = sub.add_parser("fail", help="inject a fault into the next call(s) of CALL")
     f.add_argument("--dir", required=True)
-    f.add_argument("call", choices=CALL_NAMES, metavar="CALL", help=", ".join(CALL_NAMES))
+    f.add_argument("call", choices=CALL_NAMES + ["*"], metavar="CALL",
+                   help="* (any call), " + ", ".join(CALL_NAMES))
     f.add_argument("--times", type=int, default=1)
     f.add_argument("--code", type=int, default=500)
-    f.add_argument("--mode", choices=("http", "operation"), default="http",
-                   help="http: the request fails; operation: its long-running operation fails")
+    f.add_argument("--mode", choices=("http", "operation", "lost"), default="http",
+                   help="http: the request fails; operation: its long-running operation "
+                        "fails; lost: the request is done but answered with the error")
     f.add_argument("--message")
+    k = sub.add_parser("lock", help="hold the org's Apigee operation lock (another client)")
+    k.add_argument("--dir", required=True)
+    k.add_argument("--seconds", type=float, default=10.0)
     a = p.parse_args(argv)
     return {"start": cmd_start, "serve": cmd_serve, "stop": cmd_stop, "state": cmd_state,
-            "verdict": cmd_verdict, "fail": cmd_fail}[a.cmd](a)
+            "verdict": cmd_verdict, "fail": cmd_fail, "lock": cmd_lock}[a.cmd](a)
 
 
 if __name__ == "__main__":

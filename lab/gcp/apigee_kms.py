@@ -149,7 +149,7 @@ def create_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
     if not any(x["role"] == KMS_ROLE and agent in x.get("members", []) for x in bindings):
         raise ApiError(400, f"the Apigee service agent lacks {KMS_ROLE} on {key}",
                        "FAILED_PRECONDITION")
-    w.apigee_lock(f"instance {name} is being created")
+    w.apigee_lock()
     tenant = hashlib.sha1(w.project.encode()).hexdigest()[:8]
     inst = {"name": name, "location": loc, "state": "CREATING", "diskEncryptionKeyName": key,
             "port": "443", "createdAt": str(int(time.time() * 1000)),
@@ -186,7 +186,7 @@ def delete_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
     name = m["inst"]
     if name not in w.instances:
         raise ApiError(404, f"instance \"{name}\" not found")
-    w.apigee_lock(f"instance {name} is being deleted")
+    w.apigee_lock()
     w.check_drained(w.instances[name]["location"], f"instance {name} deleted")
     previous = w.instances[name]["state"]
     w.instances[name]["state"] = "DELETING"
@@ -220,7 +220,7 @@ def create_attachment(w: World, m: re.Match, q: dict, b: dict) -> Result:
     atts = w.attachments.setdefault(m["inst"], {})
     if any(a["environment"] == env for a in atts.values()):
         raise ApiError(409, f"environment {env} is already attached to instance {m['inst']}")
-    w.apigee_lock(f"environment {env} is being attached to instance {m['inst']}")
+    w.apigee_lock()
 
     def done() -> dict[str, Any]:
         aid = str(uuid.uuid4())
@@ -236,7 +236,7 @@ def delete_attachment(w: World, m: re.Match, q: dict, b: dict) -> Result:
     atts = w.attachments.get(m["inst"], {})
     if m["att"] not in atts:
         raise ApiError(404, f"attachment {m['att']} not found")
-    w.apigee_lock(f"attachment {m['att']} is being deleted")
+    w.apigee_lock()
     env_name = atts[m["att"]]["environment"]
     w.check_drained(w.instances[m["inst"]]["location"],
                     f"{env_name} detached from {m['inst']}")

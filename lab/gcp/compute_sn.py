@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any, Callable
 
+from lab.gcp.lb_rules import backend_rules
 from lab.gcp.world import ApiError, Op, World, net
 
 Result = tuple[int, Any]
@@ -282,7 +283,7 @@ def patch_bs(w: World, m: re.Match, q: dict, b: dict) -> Result:
             raise ApiError(400, f"Invalid value for field 'resource.backends[].group': "
                                 f"'{x.get('group')}'. The resource does not exist.",
                            reason="invalid")
-    _backend_rules(w, m["name"], {**bs, **{k: v for k, v in b.items() if k != "fingerprint"}})
+    backend_rules(w, m["name"], {**bs, **{k: v for k, v in b.items() if k != "fingerprint"}})
     name = m["name"]
     if any(not o.done and o.target == bs["selfLink"] for o in w.ops.values()):
         raise ApiError(400, f"The resource 'projects/{w.project}/global/backendServices/{name}' "
@@ -304,33 +305,6 @@ def patch_bs(w: World, m: re.Match, q: dict, b: dict) -> Result:
     link = w.backend_services[name]["selfLink"]
     op = w.start_op("compute", done, link, "patch", fail=w.take_op_fail())
     return 200, compute_op_json(w, op)
-
-
-def _backend_rules(w: World, name: str, bs: dict[str, Any]) -> None:
-    """Compute's rules for a backend service's backends: one kind only (instance groups or
-    NEGs); instance groups need a health check, PSC NEGs allow none."""
-    groups = [x.get("group", "") for x in bs.get("backends") or []]
-    kinds = {"instance group" if "/instanceGroups/" in g else "network endpoint group"
-             for g in groups}
-    if len(kinds) > 1:
-        raise ApiError(400, f"Invalid value for field 'resource.backends': backend service "
-                            f"'{name}' cannot mix instance group and network endpoint group "
-                            f"backends.", reason="invalid")
-    if "instance group" in kinds and not bs.get("healthChecks"):
-        raise ApiError(400, f"Invalid value for field 'resource.healthChecks': backend service "
-                            f"'{name}' with instance group backends must have a health check.",
-                       reason="invalid")
-    psc = [g for g in groups if "/networkEndpointGroups/" in g and (w.negs.get(
-        _neg_key(g)) or {}).get("networkEndpointType") == "PRIVATE_SERVICE_CONNECT"]
-    if psc and bs.get("healthChecks"):
-        raise ApiError(400, f"Invalid value for field 'resource.healthChecks': backend service "
-                            f"'{name}' with Private Service Connect NEG backends must not have "
-                            f"a health check.", reason="invalid")
-
-
-def _neg_key(group: str) -> tuple[str, str]:
-    g = re.search(r"regions/([^/]+)/networkEndpointGroups/([^/]+)$", group)
-    return (g[1], g[2]) if g else ("", "")
 
 
 # -- Service Networking ------------------------------------------------------------------

@@ -112,11 +112,14 @@ def dispatch(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any
             if fault is not None and fault.get("mode", "http") == "http":
                 raise ApiError(int(fault.get("code", 500)),
                                fault.get("message") or f"injected fault on {name}")
-            if fault is not None:
+            if fault is not None and fault.get("mode") == "operation":
                 w.next_op_fail = ApiError(int(fault.get("code", 500)),
                                           fault.get("message") or f"injected failure of the "
                                                                   f"operation of {name}")
             status, out = handler(w, match, query, body)
+            if fault is not None and fault.get("mode") == "lost":   # done, but the answer lost
+                raise ApiError(int(fault.get("code", 503)),
+                               fault.get("message") or f"injected lost answer of {name}")
         except ApiError as exc:
             status, out = exc.code, exc.to_json()
         finally:

@@ -94,12 +94,15 @@ class World:
         # group self-link tail -> (removed at, draining seconds, backend service)
         self.drained: dict[str, tuple[float, float, str]] = {}
 
-    def apigee_lock(self, what: str) -> None:
-        """Apigee runs one long-running operation per organization: refuse like it does."""
+    def apigee_lock(self) -> None:
+        """Apigee runs one long-running operation per organization: refuse like it does,
+        naming the operation that holds the lock."""
         for op in self.ops.values():
             if op.api == "apigee" and not op.done:
-                raise ApiError(400, f"the resource is locked by another operation where {what} "
-                                    f"for organization {self.project} by operation: "
+                verb = {"INSERT": "created", "DELETE": "deleted"}.get(op.op_type, "updated")
+                raise ApiError(400, f"the resource is locked by another operation where "
+                                    f"{op.target} is currently being {verb} for organization "
+                                    f"{self.project} by operation: "
                                     f"{op.name.rsplit('/', 1)[-1]}", "FAILED_PRECONDITION")
 
     def hold_lock(self, seconds: float) -> Op:

@@ -62,10 +62,12 @@ def test_unknown_region_filter_and_missing_file(tmp_path, capsys) -> None:
 
 def test_unreachable_endpoint_is_a_clear_refusal(capsys) -> None:
     rc = main(["add", "--spec", "inventory/regions/example.yaml", "--endpoint",
-               "http://127.0.0.1:9", "--dry-run"], out=io.StringIO())
+               "http://127.0.0.1:9", "--dry-run", "--retries", "3", "--retry-delay", "0.01"],
+              out=io.StringIO())
     assert rc == 2
     err = capsys.readouterr().err
     assert "cannot read the organization's state" in err and "Traceback" not in err
+    assert "Connection refused" in err
 
 
 def test_ctrl_c_stops_waits_at_once_and_a_rerun_finishes(tmp_path) -> None:

@@ -90,6 +90,7 @@ def test_run_with_injected_429_and_503_succeeds(emulator, make_emulator, run_reg
     rc, out, err = run_region("add", emulator, spec(PSC, MIG))
     assert rc == 0, out + err
     assert "HTTP 429" in out and "HTTP 503" in out
+    assert "note: reading the organization: retry 1: GET demo-org: HTTP 503" in out
     assert all(f["times"] == 0 for f in emulator.world.faults)
     assert end_state(emulator) == end_state(clean)
     assert emulator.verdict()["ok"]
@@ -164,3 +165,55 @@ def test_verdict_catches_deletion_before_draining_ends(make_emulator, run_region
     v = emu.verdict(removed=["us-west1"])
     assert not v["ok"]
     assert any("connection draining of 60s needs 0.60s" in p for p in v["problems"]), v
+
+
+@pytest.mark.parametrize("call", ["apigee.instances.create", "apigee.attachments.create",
+                                  "compute.regionNetworkEndpointGroups.insert",
+                                  "kms.keyRings.create", "apigee.instances.delete",
+                                  "compute.regionNetworkEndpointGroups.delete"])
+def test_a_retried_call_that_had_gone_through(emulator, make_emulator, run_region,
+                                              call) -> None:
+    """The request was done but its answer was a 503: the retry meets 409 (or 404 for a
+    delete, or the org lock of its own operation) and the run goes on."""
+    clean = make_emulator()
+    assert run_region("add", clean, spec(PSC))[0] == 0
+    remove = call.endswith(".delete")
+    if remove:
+        assert run_region("add", emulator, spec(PSC))[0] == 0
+        assert run_region("remove", clean, spec(PSC))[0] == 0
+    emulator.fail(call, mode="lost", code=503)
+    rc, out, err = run_region("remove" if remove else "add", emulator, spec(PSC))
+    assert rc == 0, out + err
+    assert "injected lost answer" in out
+    assert end_state(emulator) == end_state(clean)
+    v = emulator.verdict(removed=["us-west1"] if remove else [])
+    assert v["ok"], v
+
+
+def test_a_resumed_add_waits_for_an_instance_still_creating(emulator, run_region) -> None:
+    """Cut off while the instance is CREATING: the re-run waits for it, never POSTs again."""
+    from fleet.regions.client import CANCEL
+    emulator.world.op_seconds = 0.5
+
+    def interrupt_once_creating() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            inst = emulator.world.instances.get("apigee-us-west1")
+            if inst and inst["state"] == "CREATING":
+                break
+            time.sleep(0.005)
+        CANCEL.set()
+    cutter = threading.Thread(target=interrupt_once_creating)
+    cutter.start()
+    try:
+        rc, out, _ = run_region("add", emulator, spec(PSC))
+    finally:
+        cutter.join()
+        CANCEL.clear()
+    assert rc != 0
+    assert emulator.state()["instances"]["apigee-us-west1"]["state"] == "CREATING"
+    rc, out, err = run_region("add", emulator, spec(PSC))
+    assert rc == 0, out + err
+    assert "apigee-us-west1 exists: ACTIVE" in out
+    creates = [c for c in emulator.calls() if c["call"] == "apigee.instances.create"]
+    assert len(creates) == 1
