@@ -4,7 +4,8 @@
 ``drop``        the SSH connections of the host are closed while a matching command runs
                 (the command does not take effect); fires once;
 ``fail-once``   the next matching command exits 1 with a message; ``fail-always`` every one;
-``hang``        a matching command never returns (until interrupted or the lab stops);
+``hang``        a matching command does not go on until the fault is cleared (or its caller
+                goes away): a detached job stuck until the operator fixes the cause;
 ``undrainable`` the host's Qpid broker keeps messages: its queue never drains.
 ``match`` is a substring of the emulated command line (``NAME ARG...``, e.g. ``update.sh -c qpid``);
 without it every emulated command on the host matches.

@@ -246,7 +246,11 @@ class LabServer:
             if fault.kind == "drop":
                 for conn in list(self.connections.get(h.name, ())):
                     conn.abort()
-            await asyncio.Event().wait()  # hang (or dropped): until the caller goes away
+            if fault.kind == "drop":
+                await asyncio.Event().wait()  # dropped: until the caller goes away
+            while fault in self.faults.items:  # hang: until the caller goes away or the
+                await asyncio.sleep(0.1)       # fault is cleared (the stuck cause fixed)
+            self.log(f"hang cleared on {h.name}: {cmd} {' '.join(argv)} goes on")
         handler = REGISTRY.get(cmd)
         if handler is None:
             ctx.err(f"{cmd}: command not found")
