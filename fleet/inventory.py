@@ -37,13 +37,12 @@ def _check_keys(where: str, entry: dict[str, Any], allowed: tuple[str, ...]) -> 
         raise InputError(f"inventory: {where}: groups must be a list of group names")
     if not isinstance(entry.get("data") or {}, dict):
         raise InputError(f"inventory: {where}: data must be a mapping")
-    options = entry.get("connection_options") or {}
-    netmiko = options.get("netmiko") if isinstance(options, dict) else None
-    extras = (netmiko or {}).get("extras") if isinstance(netmiko or {}, dict) else None
-    if not isinstance(options, dict) or not isinstance(netmiko or {}, dict) \
-            or not isinstance(extras or {}, dict):
-        raise InputError(f"inventory: {where}: connection_options.netmiko.extras must be a mapping")
-    if (extras or {}).get("ssh_strict", True) is not True:
+    extras: Any = entry
+    for key in ("connection_options", "netmiko", "extras"):
+        extras = extras.get(key) or {}
+        if not isinstance(extras, dict):
+            raise InputError(f"inventory: {where}: connection_options.netmiko.extras must be a mapping")
+    if extras.get("ssh_strict", True) is not True:
         raise InputError(f"inventory: {where}: connection_options.netmiko.extras.ssh_strict "
                          "must stay true: host keys are checked for every host")
 

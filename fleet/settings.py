@@ -96,8 +96,8 @@ def _check(values: dict[str, Any]) -> None:
             raise InputError(f"config: user_defined.{dotted} is {node!r}; "
                              f"expected one of {', '.join(allowed)}")
     for group in ("timeouts", "qpid", "zero_downtime", "concurrency", "retries"):
-        for key, v in values[group].items():
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+        for key, num in values[group].items():
+            if not isinstance(num, (int, float)) or isinstance(num, bool) or num < 0:
                 raise InputError(f"config: user_defined.{group}.{key} must be a number >= 0")
     _check_values(values)
     if values["releases"] is not None:

@@ -13,7 +13,6 @@ from fleet.errors import InputError
 from fleet.model import Batch, Node, Plan, Wave, batch_of
 from fleet.plan import datastore, postgres, prepare, roles
 from fleet.plan.context import MAINTENANCE, ZERO_DOWNTIME, Context
-from fleet.plan.quote import q
 from fleet.settings import Settings
 
 WAVE_NAMES = ("preflight", "rollback_add", "prepare", "cs_zk", "qpid", "ldap", "edge", "ui",
@@ -75,9 +74,8 @@ def _gate(ctx: Context, wave: Wave, earlier: Iterable[str],
         if need.get(n.name):
             chain.append(ctx.versions_check(n, need[n.name], "gate_versions"))
         if n.name in in_wave and wave.name in UPDATE_WAVES:
-            chain.append(ctx.packages_check(
-                n, ctx.root(f"{q(n.apigee_root)}/apigee-service/bin/apigee-service apigee-setup "
-                            "version"), ["apigee-setup"], "gate_prepared"))
+            chain.append(ctx.packages_check(n, ctx.service_cmd(n, "apigee-setup", "version"),
+                                            ["apigee-setup"], "gate_prepared"))
         if chain:
             chains.append(chain)
     return batch_of(chains, "gate") if chains else None

@@ -133,10 +133,8 @@ def drop_command(node: Node, run_id: str, settings: Settings) -> str:
 
 
 def _lease_task(task: Any, commands: dict[str, str], settings: Settings, secrets: Secrets) -> str:
-    from tasks.connect import connect
+    from tasks.connect import ConnectFailed, connect
     from tasks.shell import run_shell
-
-    from tasks.connect import ConnectFailed
 
     cmd = commands[task.host.name]
     try:
