@@ -16,8 +16,9 @@ EPILOG = "waves, in order:\n" + "\n".join(f"  {w:<16} {WAVE_HELP[w]}" for w in W
 
 Every run starts with the read-only preflight wave. Before each update wave a gate checks
 the live versions of the installation. Secrets come from FLEET_REPO_USER,
-FLEET_REPO_PASSWORD, FLEET_ADMIN_EMAIL, FLEET_ADMIN_PASSWORD (and FLEET_SSH_PASSWORD) or a
-mode-600 YAML file outside the repository (--secrets or user_defined.secrets_file).
+FLEET_REPO_PASSWORD, FLEET_ADMIN_EMAIL, FLEET_ADMIN_PASSWORD (and FLEET_SSH_PASSWORD,
+FLEET_SSH_KEY_PASSPHRASE, FLEET_BECOME_PASSWORD for access) or a mode-600 YAML file
+outside the repository (--secrets or user_defined.secrets_file).
 
 other commands:
   python runner.py audit --help     versions and states of every host, as a report
@@ -25,7 +26,8 @@ other commands:
   python runner.py facts --help     what the runner reads from a command's output (JSON)
 Ctrl-C, SIGTERM or SIGHUP: no new step starts; steps already running are let finish, then
 the reports are written (the signal again: stop waiting). Resume with --resume RUN_ID.
-exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input,
+exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input (nothing
+touched) or another run holds the installation (--break-lock only after a crashed run),
 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
 
 
@@ -62,7 +64,8 @@ def parser() -> argparse.ArgumentParser:
                           "taken out of service one at a time (5 nodes or more)")
     how.add_argument("--dry-run", action="store_true",
                      help="print the plan and connect to nothing (no secrets needed)")
-    how.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON (secrets masked)")
+    how.add_argument("--plan-out", metavar="FILE",
+                     help="write the plan as JSON (it names secrets, never holds their values)")
     how.add_argument("--yes", action="store_true",
                      help="do not ask for confirmation (required without a terminal)")
     how.add_argument("--break-lock", action="store_true",

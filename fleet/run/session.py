@@ -21,6 +21,7 @@ from fleet.run.lock import LEASE, ControlLock, drop_leases, take_leases
 from fleet.run.progress import make_progress
 from fleet.secrets import Secrets, load_secrets, needed, require
 from fleet.settings import Settings
+from fleet.values import name as valid_name
 
 
 def _first_start(folder: Path) -> dict[str, Any]:
@@ -32,8 +33,10 @@ def _first_start(folder: Path) -> dict[str, Any]:
 
 def resume_selection(settings: Settings, args: argparse.Namespace) -> tuple[Selection, bool]:
     """The selection and mode the interrupted run was started with."""
+    # a run id is a folder name (journal.new_run_id); it is also written into the nodes' leases
+    valid_name(args.resume, "--resume", "run id")
     folder = reports_dir(settings, args.reports) / args.resume
-    if not (folder / "journal.jsonl").exists():
+    if not (folder / JOURNAL).exists():
         raise InputError(f"--resume {args.resume}: no journal at {folder}")
     start = _first_start(folder)
     s = start.get("selection") or {}
@@ -62,18 +65,20 @@ def _summary(out: Outcome, journal: Journal) -> str:
     return "\n".join(lines)
 
 
+def _no_run_folder(base: Path, why: object) -> InputError:
+    return InputError(f"--reports {base}: cannot create a run folder there: {why}")
+
+
 def _writable(base: Path, resume: str | None) -> None:
     """--reports must take a run folder (or the resumed run's journal) before any host is
     contacted."""
     try:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"--reports {base}: cannot create a run folder there: "
-                         f"{exc.strerror or exc}") from None
+        raise _no_run_folder(base, exc.strerror or exc) from None
     target = base / resume / JOURNAL if resume else base
     if not base.is_dir() or not os.access(target, os.W_OK):
-        raise InputError(f"--reports {base}: cannot create a run folder there: "
-                         f"{target} is not writable")
+        raise _no_run_folder(base, f"{target} is not writable")
 
 
 def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: Plan,
@@ -115,8 +120,7 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                 journal = Journal.create(base, run_id, plan.dumps())
                 write_hosts_json(journal.folder, nodes)
             except OSError as exc:
-                raise InputError(f"--reports {base}: cannot create a run folder there: "
-                                 f"{exc.strerror or exc}") from None
+                raise _no_run_folder(base, exc.strerror or exc) from None
         journal.event("run_start", run_id=journal.run_id, attempt=journal.attempt,
                       resumed=bool(args.resume), plan_digest=plan.digest(), mode=plan.mode,
                       selection=sel.to_json(), leases=leased, break_lock=args.break_lock,
