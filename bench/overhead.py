@@ -45,12 +45,12 @@ SERIES = [26, 52, 104, 200]
 
 def connect_times(lab, hosts: int) -> tuple[float, float, float]:
     """(one connect, wall for `hosts` connects at once, mean per host at once) the way the
-    runner connects (tasks/connect.py, tasks/hostkeys.py): password, strict host keys
+    runner connects (tasks/plugin.py, tasks/hostkeys.py): password, strict host keys
     against the lab's known_hosts, session opened up to the shell prompt."""
     import yaml
     from netmiko import ConnectHandler
 
-    from tasks.connect import open_session
+    from tasks.plugin import open_session
     from tasks.hostkeys import install
     install()
 

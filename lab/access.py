@@ -97,27 +97,40 @@ def bastion_address(prefix: str) -> str:
     return prefix + "5"
 
 
-class BastionSSH(asyncssh.SSHServer):
-    """The jump host: same login as the nodes; forwards only to the lab's own hosts, from
-    its own address (so the nodes can tell that a connection came through it)."""
+class LabLogin(asyncssh.SSHServer):
+    """The lab user's login, shared by the nodes and the bastion: a password, or with
+    ``--ssh-keys`` the operator's key only. ``admit`` says whether this connection may
+    log in at all."""
 
-    def __init__(self, lab: "LabServer") -> None:
-        self.lab = lab
+    lab: "LabServer"
 
     def begin_auth(self, username: str) -> bool:
+        return True
+
+    def admit(self) -> bool:
         return True
 
     def password_auth_supported(self) -> bool:
         return not self.lab.access.ssh_keys
 
     def validate_password(self, username: str, password: str) -> bool:
-        return username == "apigee" and password == self.lab.state.secrets["ssh_password"]
+        return (self.admit() and username == "apigee"
+                and password == self.lab.state.secrets["ssh_password"])
 
     def public_key_auth_supported(self) -> bool:
         return self.lab.access.ssh_keys
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        return username == "apigee" and key.public_data == self.lab.client_public.public_data
+        return (self.admit() and username == "apigee"
+                and key.public_data == self.lab.client_public.public_data)
+
+
+class BastionSSH(LabLogin):
+    """The jump host: same login as the nodes; forwards only to the lab's own hosts, from
+    its own address (so the nodes can tell that a connection came through it)."""
+
+    def __init__(self, lab: "LabServer") -> None:
+        self.lab = lab
 
     def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
                              orig_port: int) -> Any:

@@ -246,7 +246,6 @@ class LabServer:
             if fault.kind == "drop":
                 for conn in list(self.connections.get(h.name, ())):
                     conn.abort()
-            if fault.kind == "drop":
                 await asyncio.Event().wait()  # dropped: until the caller goes away
             while fault in self.faults.items:  # hang: until the caller goes away or the
                 await asyncio.sleep(0.1)       # fault is cleared (the stuck cause fixed)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
-from lab.access import bastion_address
+from lab.access import LabLogin, bastion_address
 from lab.layout import host_env
 from lab.state import HostState
 
@@ -36,8 +36,9 @@ def kill_group(pid: int, sig: int) -> None:
         pass
 
 
-class HostSSH(asyncssh.SSHServer):
-    """Password authentication for the lab user; tracks connections for the drop fault."""
+class HostSSH(LabLogin):
+    """The lab user's login (lab/access.py), through the bastion only when there is one;
+    tracks connections for the drop fault."""
 
     def __init__(self, lab: "LabServer", host: HostState) -> None:
         self.lab, self.host = lab, host
@@ -52,28 +53,10 @@ class HostSSH(asyncssh.SSHServer):
         if self.conn is not None:
             self.lab.connections.get(self.host.name, set()).discard(self.conn)
 
-    def begin_auth(self, username: str) -> bool:
-        return True
-
-    def _reachable(self) -> bool:
+    def admit(self) -> bool:
         """With a bastion, the nodes accept only connections that come through it."""
+        self.host.logins += 1
         return not self.lab.access.bastion or self.peer == bastion_address(self.lab.prefix)
-
-    def password_auth_supported(self) -> bool:
-        return not self.lab.access.ssh_keys
-
-    def validate_password(self, username: str, password: str) -> bool:
-        self.host.logins += 1
-        return (self._reachable() and username == "apigee"
-                and password == self.lab.state.secrets["ssh_password"])
-
-    def public_key_auth_supported(self) -> bool:
-        return self.lab.access.ssh_keys
-
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        self.host.logins += 1
-        return (self._reachable() and username == "apigee"
-                and key.public_data == self.lab.client_public.public_data)
 
 
 async def _shell(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProcess) -> None:

@@ -10,11 +10,10 @@ from typing import Any
 from nornir.core.task import Task
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
-from tasks.plugin import CONNECTION, OPENED, open_session, register
+from tasks.plugin import CONNECTION, OPENED, register
 from tasks.shell import channel_closed
 
 HOST_KEY_REFUSED = ("not found in known_hosts", "does not match")
-__all__ = ["ConnectFailed", "connect", "cut", "open_session", "reason", "transient"]
 
 
 class ConnectFailed(Exception):

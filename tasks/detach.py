@@ -35,6 +35,11 @@ class Job:
     def path(self, ext: str) -> str:
         return f"{self.folder}/{self.name}.{ext}"
 
+    def quoted(self) -> tuple[str, str, str]:
+        """Its log, exit status and pid files, quoted for the shell."""
+        log, rc, pid = (shlex.quote(self.path(e)) for e in ("log", "rc", "pid"))
+        return log, rc, pid
+
 
 @dataclass(frozen=True)
 class JobState:
@@ -77,7 +82,7 @@ def start_line(job: Job, command: str, variables: tuple[str, ...] = (), answers:
     if command.startswith(BECOME):
         become, command = BECOME, command[len(BECOME):]
     q = shlex.quote
-    log, rc, pid = (q(job.path(e)) for e in ("log", "rc", "pid"))
+    log, rc, pid = job.quoted()
     script = (f"echo $$ > {pid}; trap '' HUP; ( {command} ) > {log} 2>&1; "
               f"echo $? > {rc}.tmp; mv -f {rc}.tmp {rc}")
     names = list(variables) + [f"FLEET_ANSWER_{i}" for i in range(1, answers + 1)]
@@ -101,8 +106,7 @@ def state_line(job: Job) -> str:
     """Prints the job's state: done (with its exit status), running (its pid), dead (a pid
     file but no such process: killed, or the node rebooted) or none (never started)."""
     q = shlex.quote
-    log, rc, pid = (q(job.path(e)) for e in ("log", "rc", "pid"))
-    del log
+    _, rc, pid = job.quoted()
     return (f"if [ -f {rc} ]; then {_marker('done', '$(cat ' + rc + ')')}; "
             f"elif [ -f {pid} ] && grep -qs {q(job.name)} /proc/\"$(cat {pid})\"/cmdline; "
             f"then {_marker('running', '$(cat ' + pid + ')')}; "
@@ -115,7 +119,7 @@ def follow_line(job: Job) -> str:
     empty): ``tail --pid`` would wait until the zombie is reaped, which some init processes
     do only every second or so."""
     q = shlex.quote
-    log, rc, pid = (q(job.path(e)) for e in ("log", "rc", "pid"))
+    log, rc, pid = job.quoted()
     return (f"p=$(cat {pid} 2>/dev/null); o=0; while :; do e=0; "
             f"if [ -f {rc} ] || ! grep -qs {q(job.name)} /proc/\"$p\"/cmdline; then e=1; fi; "
             f"s=$(wc -c < {log} 2>/dev/null || echo 0); "

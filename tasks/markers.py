@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 PROMPT = "__FLEET_PS1__$ "
 SUDO_PROMPT = "__FLEET_SUDO__: "
-SESSION_READY = "__FLEETSESSION__"
 # One line typed at login: our prompt (PS2 empty: a continuation line prints nothing), and
 # a sudo that always asks at our own prompt. PROMPT_COMMAND is left alone (history).
 SESSION_SETUP = ("unalias sudo 2>/dev/null; PS1='__FLEET''_PS1__$ '; PS2=''; "

@@ -21,14 +21,13 @@ from typing import Any
 
 import paramiko
 
-from tasks.markers import SESSION_PATTERN, SESSION_SETUP
+from tasks.markers import PROMPT, SESSION_PATTERN, SESSION_SETUP
 from tasks.shell import ConnectionLost, StepTimeout, no_delay, read_until, type_text
 
 CONNECTION = "fleet_ssh"
 OPENED = "_fleet_session"       # set on a netmiko connection once its prompt is known
 PROMPT_TIMEOUT = 30.0
 KEEPALIVE = 30                  # seconds between keepalives: idle firewalls keep the session
-OWN_EXTRAS = ("proxy_jump",)
 
 _bastions: dict[tuple[Any, ...], paramiko.SSHClient] = {}
 _lock = threading.Lock()
@@ -50,7 +49,7 @@ def open_session(conn: Any) -> None:
         read_until(conn, SESSION_PATTERN, PROMPT_TIMEOUT)
     except (ConnectionLost, StepTimeout) as exc:
         raise ConnectionError(f"no shell prompt: {exc}") from None
-    conn.base_prompt = "__FLEET_PS1__"
+    conn.base_prompt = PROMPT[:-2]            # without "$ ", as netmiko keeps it
     setattr(conn, OPENED, True)
 
 
@@ -114,13 +113,6 @@ def load_key(path: str, passphrase: str | None) -> paramiko.PKey:
         if key is None:
             key = _keys[ident] = paramiko.PKey.from_path(full, passphrase.encode() if passphrase else None)
     return key
-
-
-def close_bastions() -> None:
-    with _lock:
-        for client in _bastions.values():
-            client.close()
-        _bastions.clear()
 
 
 class FleetSSH:

@@ -57,6 +57,10 @@ class StepFailed(Exception):
         self.rc, self.output = rc, output
 
 
+class SudoFailed(StepFailed):
+    """sudo refused or could not be answered: nothing ran, so no job goes on either."""
+
+
 def _connection(task: Task, ctx: ChainContext) -> Any:
     try:
         return connect(task, ctx.connect_attempts, ctx.backoff)
@@ -76,7 +80,7 @@ def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResu
         raise StepFailed(f"connection lost: {exc}") from None
     except SudoRefused as exc:
         cut(task.host)            # sudo waits at its prompt: hang up, nothing ran
-        raise StepFailed(f"sudo: {exc}") from None
+        raise SudoFailed(f"sudo: {exc}") from None
 
 
 def _detached(task: Task, ctx: ChainContext, step: Step, command: str, key: str) -> ShellResult:
@@ -105,9 +109,9 @@ def _detached(task: Task, ctx: ChainContext, step: Step, command: str, key: str)
         left = max(deadline - time.monotonic(), 1.0)
         watch = Step(step.host, step.action, follow_line(job), CHECK, timeout=left)
         res = _shell(task, ctx, watch, watch.command)
+    except SudoFailed:
+        raise
     except StepFailed as exc:
-        if str(exc).startswith("sudo:"):
-            raise
         raise StepFailed(f"{exc} (the command goes on as job {job.name}, log {job.path('log')}; "
                          "--resume waits for it)", exc.rc, exc.output) from None
     end = parse_state(res.output)

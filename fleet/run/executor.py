@@ -85,33 +85,25 @@ def ssh_options(nr: Any, settings: Settings, secrets: Secrets) -> None:
             "use_keys": False, "allow_agent": False}
     defaults = nr.inventory.defaults
     for h in nr.inventory.hosts.values():
-        extras = dict(base)
+        given: dict[str, Any] = {}                # the inventory's own extras, merged
         fields: dict[str, Any] = {}
         for layer in [defaults, *reversed(h.extended_groups()), h]:
             for name in ("netmiko", CONNECTION):
                 co = layer.connection_options.get(name)
                 if co is None:
                     continue
-                extras.update(co.extras or {})
+                given.update(co.extras or {})
                 for f in ("hostname", "port", "username", "password", "platform"):
                     if getattr(co, f) is not None:
                         fields[f] = getattr(co, f)
-        if extras.get("key_file") and "use_keys" not in _explicit(h, defaults):
+        extras = {**base, **given}
+        if given.get("key_file") and "use_keys" not in given:
             extras["use_keys"] = True
         if secrets.get("ssh_key_passphrase"):
             extras.setdefault("passphrase", secrets["ssh_key_passphrase"])
         extras["ssh_strict"] = True                # whatever a group says (refused at load too)
         fields.setdefault("platform", "linux")
         h.connection_options[CONNECTION] = ConnectionOptions(extras=extras, **fields)
-
-
-def _explicit(h: Any, defaults: Any) -> set[str]:
-    """The extras keys the inventory sets itself at any level for this host."""
-    keys: set[str] = set()
-    for layer in [defaults, *h.extended_groups(), h]:
-        for co in layer.connection_options.values():
-            keys.update((co.extras or {}).keys())
-    return keys
 
 
 def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, journal: Journal,
