@@ -37,14 +37,33 @@ def _check_keys(where: str, entry: dict[str, Any], allowed: tuple[str, ...]) -> 
         raise InputError(f"inventory: {where}: groups must be a list of group names")
     if not isinstance(entry.get("data") or {}, dict):
         raise InputError(f"inventory: {where}: data must be a mapping")
-    extras: Any = entry
-    for key in ("connection_options", "netmiko", "extras"):
-        extras = extras.get(key) or {}
-        if not isinstance(extras, dict):
-            raise InputError(f"inventory: {where}: connection_options.netmiko.extras must be a mapping")
+    options = entry.get("connection_options") or {}
+    if not isinstance(options, dict):
+        raise InputError(f"inventory: {where}: connection_options must be a mapping")
+    for conn in ("netmiko", "fleet_ssh"):             # both reach the fleet_ssh plugin
+        _check_extras(f"inventory: {where}: connection_options.{conn}", options.get(conn))
+
+
+def _check_extras(where: str, conn: Any) -> None:
+    """SSH options that would otherwise fail only at the first connection, or weaken it."""
+    if not isinstance(conn or {}, dict):
+        raise InputError(f"{where} must be a mapping")
+    extras = (conn or {}).get("extras") or {}
+    if not isinstance(extras, dict):
+        raise InputError(f"{where}.extras must be a mapping")
     if extras.get("ssh_strict", True) is not True:
-        raise InputError(f"inventory: {where}: connection_options.netmiko.extras.ssh_strict "
-                         "must stay true: host keys are checked for every host")
+        raise InputError(f"{where}.extras.ssh_strict must stay true: host keys are checked "
+                         "for every host")
+    if extras.get("proxy_jump") is not None:
+        from tasks.plugin import parse_jump
+        spec = extras["proxy_jump"]
+        try:
+            _, host, port = parse_jump(str(spec), None)
+        except ValueError:
+            host, port = "", 0
+        if not isinstance(spec, str) or not 0 < port < 65536:
+            raise InputError(f"{where}.extras.proxy_jump: {spec!r} is not [user@]host[:port]")
+        address(host, f"{where}.extras.proxy_jump")
 
 
 def _load_yaml(path: Path, required: bool) -> dict[str, Any]:

@@ -101,6 +101,10 @@ def ssh_options(nr: Any, settings: Settings, secrets: Secrets) -> None:
             extras["use_keys"] = True
         if secrets.get("ssh_key_passphrase"):
             extras.setdefault("passphrase", secrets["ssh_key_passphrase"])
+        for key, value in (("passphrase", given.get("passphrase")),
+                           ("password", fields.get("password"))):
+            if value:                              # written in the inventory: masked too
+                secrets.add(f"ssh_{key}:{h.name}:options", str(value))
         extras["ssh_strict"] = True                # whatever a group says (refused at load too)
         fields.setdefault("platform", "linux")
         h.connection_options[CONNECTION] = ConnectionOptions(extras=extras, **fields)

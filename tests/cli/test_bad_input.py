@@ -183,3 +183,29 @@ def test_dry_run_needs_no_secret_and_touches_nothing(tmp_path, listener):
     assert plan["version"] == 1 and plan["target"] == "4.18.01" and plan["mode"] == "maintenance"
     assert [w["name"] for w in plan["waves"]][:4] == ["preflight", "prepare", "cs_zk", "qpid"]
     assert listener.hits == before
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"fleet_ssh": {"extras": {"proxy_jump": "bastion:abc"}}},
+     "connection_options.fleet_ssh.extras.proxy_jump: 'bastion:abc' is not [user@]host[:port]"),
+    ({"netmiko": {"extras": {"proxy_jump": "jump@bad host;id"}}},
+     "connection_options.netmiko.extras.proxy_jump: 'bad host;id' is not an IP address"),
+    ({"fleet_ssh": {"extras": ["use_keys"]}}, "connection_options.fleet_ssh.extras must be a mapping"),
+    ({"fleet_ssh": {"extras": {"ssh_strict": False}}},
+     "connection_options.fleet_ssh.extras.ssh_strict must stay true"),
+], ids=["jump port", "jump host", "extras list", "strict off"])
+def test_bad_ssh_options_are_refused_before_any_connection(tmp_path, listener, options, message):
+    """A bastion spec used to fail only at the first connection, as a failed step."""
+    inv = write_inventory(tmp_path, FIVE, listener.port)
+    hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
+    hosts["m2"]["connection_options"] = options
+    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    before = listener.hits
+    env = {"FLEET_REPO_USER": "u", "FLEET_REPO_PASSWORD": "pw", "FLEET_ADMIN_EMAIL": "a@b",
+           "FLEET_ADMIN_PASSWORD": "apw"}
+    res = run(["--config", str(config(tmp_path)), "--inventory", str(inv), "--all", "--yes"],
+              tmp_path, env)
+    assert res.returncode == 2, res.stderr + res.stdout
+    assert f"host m2: {message}" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert listener.hits == before, "a host was contacted"

@@ -44,3 +44,15 @@ def test_group_key_file_merges_with_the_defaults_host_keys(tmp_path: Path):
     m2 = nr.inventory.hosts["m2"].connection_options[CONNECTION].extras
     assert m2["use_keys"] is False and m2["allow_agent"] is True and "key_file" not in m2
     assert m2["alt_key_file"] == "/etc/fleet/known_hosts"
+
+
+def test_inventory_written_passwords_and_passphrases_are_masked(tmp_path: Path):
+    (tmp_path / "hosts.yaml").write_text(
+        "m1: {hostname: 10.0.0.1, connection_options: {netmiko: {password: S3cretOpt!, "
+        "extras: {key_file: /keys/k, passphrase: Phr4se-Long-Enough}}}}\n")
+    nr = InitNornir(inventory={"plugin": "SimpleInventory", "options": {
+        "host_file": str(tmp_path / "hosts.yaml")}}, logging={"enabled": False})
+    secrets = Secrets({})
+    ssh_options(nr, default_settings(), secrets)
+    text = secrets.mask("login S3cretOpt! key Phr4se-Long-Enough")
+    assert "S3cretOpt!" not in text and "Phr4se-Long-Enough" not in text
