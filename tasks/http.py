@@ -8,7 +8,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
 
 from fleet.facts import servers
 from fleet.model import Request
@@ -23,14 +22,6 @@ class ApiResult:
     status: int
     output: str
     stored: dict[str, str] = field(default_factory=dict)
-
-
-def _pick(text: str, select: dict[str, str]) -> dict[str, Any]:
-    """The registration of the server the step is about (fleet.facts.servers)."""
-    try:
-        return servers.find(text, select["type"], select["internalIP"])
-    except ValueError as exc:            # NoServer too: its message says what to set
-        raise ApiError(str(exc)) from None
 
 
 def call(req: Request, url: str, user: str, password: str, timeout: float) -> ApiResult:
@@ -52,9 +43,9 @@ def call(req: Request, url: str, user: str, password: str, timeout: float) -> Ap
         raise ApiError(f"{req.method} {url}: {getattr(exc, 'reason', exc)}") from None
     stored: dict[str, str] = {}
     if req.store:
-        try:
-            server = _pick(text, req.select)
-        except ApiError as exc:
+        try:            # the server the step is about (NoServer's message says what to set)
+            server = servers.find(text, req.select["type"], req.select["internalIP"])
+        except ValueError as exc:
             raise ApiError(f"{req.method} {url}: {exc}") from None
         stored[req.store] = str(server["uuid"])
         text = json.dumps(server)

@@ -6,10 +6,10 @@ audit is most needed exactly when something is wrong, so it must never stop half
 """
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from fleet.audit.analyse import Reading
+from fleet.plan.quote import q
 from fleet.model import CHECK, Node, Step
 from fleet.secrets import Secrets
 from fleet.settings import Settings
@@ -20,7 +20,7 @@ READ_TIMEOUT = 120.0
 def commands(node: Node, settings: Settings) -> dict[str, str]:
     """The two read-only command lines, with sudo when the runner is configured to use it."""
     prefix = "sudo " if settings["become"] == "sudo" else ""
-    base = f"{prefix}{shlex.quote(node.apigee_root)}/apigee-service/bin/apigee-all"
+    base = f"{prefix}{q(node.apigee_root)}/apigee-service/bin/apigee-all"
     return {"version": f"{base} version", "status": f"{base} status"}
 
 

@@ -43,16 +43,11 @@ def components(packages: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in packages.items() if k not in TOOLS}
 
 
-def version_of(build: str) -> str:
-    """"4.18.01-0.0.1607" -> "4.18.01" (the part before the release)."""
-    return build.rsplit("-", 1)[0]
-
-
 def display(build: str) -> str:
     """How reports show a build: the Edge version alone ("4.18.01") for Apigee-built
     packages, the whole VERSION-RELEASE for upstream ones (their version alone, 3.4.5,
     does not tell releases apart)."""
-    version = version_of(build)
+    version = releases.version_of(build)
     return version if releases.EDGE_VERSION.match(version) else build
 
 

@@ -20,8 +20,6 @@ def command(apigee_root: str = "/opt/apigee") -> str:
 
 SUFFIX = {"": 1, "k": 10 ** 3, "m": 10 ** 6, "g": 10 ** 9, "t": 10 ** 12}
 NUMBER = re.compile(r"^(\d+(?:\.\d+)?)([kmgt]?)$", re.I)
-COLUMNS = ("queue", "dur", "autoDel", "excl", "msg", "msgIn", "msgOut", "bytes", "bytesIn",
-           "bytesOut", "cons", "bind")
 
 
 def number(cell: str) -> int:

@@ -21,13 +21,18 @@ DATA = Path(__file__).with_name("releases.yaml")
 EDGE_VERSION = re.compile(r"^4\.\d\d\.\d\d(?:\.\d\d)?$")
 
 
+def version_of(build: str) -> str:
+    """"4.18.01-0.0.1607" -> "4.18.01" (the part before the release)."""
+    return build.rsplit("-", 1)[0]
+
+
 @dataclass(frozen=True)
 class Manifest:
     upstream: frozenset[str]
     builds: dict[str, dict[str, str]] = field(default_factory=dict)   # release -> pkg -> glob
 
     def at(self, package: str, build: str, target: str) -> bool | None:
-        version = build.rsplit("-", 1)[0]
+        version = version_of(build)
         glob = self.builds.get(target, {}).get(package)
         if glob is not None:
             return fnmatch.fnmatchcase(build, glob)

@@ -1,6 +1,8 @@
 """Poll predicates (``Step.until``) and the hints printed when a check fails."""
 from __future__ import annotations
 
+import re
+
 # Poll predicates live with the facts they read (fleet.facts); re-exported for the executor.
 from fleet.facts import PREDICATES
 
@@ -32,5 +34,5 @@ HINTS: dict[str, str] = {
 
 def readable(regex: str) -> str:
     """An ``expect`` regex as the text it looks for, for failure messages."""
-    text = regex.removeprefix("(?m)^").replace("[.]", ".")
-    return "".join(c for i, c in enumerate(text) if c != "\\" or text[i - 1:i] == "\\")
+    text = regex.removeprefix("(?m)^")
+    return re.sub(r"\\(.)", r"\1", text).replace("[.]", ".")

@@ -9,14 +9,10 @@ from lab.commands import Ctx, CommandError, command
 from lab.commands.postgres import POSTGRES_VERBS
 from lab.commands.update import ordered, read_config, start, stop, update_components
 from lab.layout import install_apigee_stubs, write_pgdata, write_postgres_files
-from lab.state import SERVICE_COMPONENT, TARGET, HostState, package
+from lab.state import SERVICE_COMPONENT, SOURCE, TARGET, HostState, package
 
 SPECIAL = ("apigee-setup", "apigee-validate", "apigee-provision", "apigee-service",
            "apigee-attribution")
-
-
-def _version_line(service: str, version: str) -> str:
-    return package(service, version)
 
 
 def status_line(service: str, up: bool) -> str:
@@ -27,8 +23,8 @@ def status_line(service: str, up: bool) -> str:
 
 def tool_versions(h: HostState) -> dict[str, str]:
     """The tool packages `apigee-all version` lists besides the components."""
-    return {"apigee-attribution": h.repo_version or "4.16.09",
-            "apigee-service": h.repo_version or "4.16.09", "apigee-setup": h.setup_version}
+    return {"apigee-attribution": h.repo_version or SOURCE,
+            "apigee-service": h.repo_version or SOURCE, "apigee-setup": h.setup_version}
 
 
 async def wait_for_ready(ctx: Ctx, code: str) -> int:
@@ -49,7 +45,7 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
     h, st = ctx.host, ctx.st
     if service == "apigee-setup":
         if verb == "version":
-            ctx.out(_version_line("apigee-setup", h.setup_version))
+            ctx.out(package("apigee-setup", h.setup_version))
             return 0
         if verb == "update":
             if h.repo_version != TARGET:
@@ -58,7 +54,7 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             await ctx.sleep("setup_update")
             h.setup_version = TARGET
             install_apigee_stubs(h, ctx.lab.sock)
-            ctx.out(f"apigee-setup updated to {_version_line('apigee-setup', TARGET)}")
+            ctx.out(f"apigee-setup updated to {package('apigee-setup', TARGET)}")
             return 0
         if verb == "install":
             if h.repo_version is None:
@@ -66,7 +62,7 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             await ctx.sleep("setup_update")
             h.setup_version = h.repo_version
             install_apigee_stubs(h, ctx.lab.sock)
-            ctx.out(f"apigee-setup installed: {_version_line('apigee-setup', h.setup_version)}")
+            ctx.out(f"apigee-setup installed: {package('apigee-setup', h.setup_version)}")
             return 0
     if service in ("apigee-validate", "apigee-provision"):
         if verb == "update":
@@ -74,11 +70,11 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
                 raise CommandError(f"ERROR: run 'apigee-service apigee-setup update' before {service} update")
             await ctx.sleep("setup_update")
             setattr(h, "validate_updated" if service == "apigee-validate" else "provision_updated", True)
-            ctx.out(f"{service} updated to {_version_line(service, TARGET)}")
+            ctx.out(f"{service} updated to {package(service, TARGET)}")
             return 0
         if verb == "version":
             done = h.validate_updated if service == "apigee-validate" else h.provision_updated
-            ctx.out(_version_line(service, TARGET if done else "4.16.09"))
+            ctx.out(package(service, TARGET if done else SOURCE))
             return 0
         if service == "apigee-validate" and verb in ("setup", "clean"):
             read_config(ctx, rest[rest.index("-f") + 1] if "-f" in rest and len(rest) > rest.index("-f") + 1 else None)
@@ -97,7 +93,7 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             ctx.out("Calling proxy apigee-validate-health-check ... HTTP 200\nValidation successful")
             return 0
     if service in ("apigee-service", "apigee-attribution") and verb == "version":
-        ctx.out(_version_line(service, tool_versions(h)[service]))
+        ctx.out(package(service, tool_versions(h)[service]))
         return 0
     raise CommandError(f"apigee-service: {service}: unsupported action '{verb}'")
 
@@ -117,7 +113,7 @@ async def apigee_service(ctx: Ctx) -> int:
     if verb == "install":
         if not h.has(code):
             await ctx.sleep("setup")
-            ctx.st.install(h, [code], h.repo_version or "4.16.09")
+            ctx.st.install(h, [code], h.repo_version or SOURCE)
         ctx.out(f"{service} is installed")
         return 0
     if not h.has(code):
@@ -129,7 +125,7 @@ async def apigee_service(ctx: Ctx) -> int:
         ctx.out(status_line(service, comp.up))
         return 0 if comp.up else 1
     if verb == "version":
-        ctx.out(_version_line(service, comp.version))
+        ctx.out(package(service, comp.version))
         return 0
     if verb == "start":
         await start(ctx, [code])
@@ -161,7 +157,7 @@ async def apigee_all(ctx: Ctx) -> int:
         versions.update(tool_versions(h))
         for service in sorted(versions):
             ctx.err(f"+ apigee-service {service} version")
-            ctx.out(_version_line(service, versions[service]))
+            ctx.out(package(service, versions[service]))
         return 0
     if verb == "status":
         down = []

@@ -28,7 +28,7 @@ def _fact(output: str, name: str, args: dict) -> bool:
 
 
 def pick_server(servers, select: dict) -> dict:
-    """tasks/http.py's _pick (fleet.facts.servers.find): ``uUID`` of the server of that
+    """tasks/http.py's server lookup (fleet.facts.servers.find): ``uUID`` of the server of that
     type registered at that address."""
     import json
     from fleet.facts.servers import find
