@@ -28,10 +28,10 @@ EPILOG = """examples:
       --subnet apigee-subnet --yes
   region remove --spec inventory/regions/example.yaml --region us-west1 --yes
 
-Without --endpoint (or FLEET_GCP_ENDPOINT) the calls go to Google with the credentials of
-google.auth.default() (gcloud auth application-default login, or a service account). The
-endpoint in use heads every plan and run; with --yes, FLEET_GCP_ENDPOINT alone is refused
-(confirm it with --endpoint).
+Without --endpoint (or the inputs file's endpoint, or FLEET_GCP_ENDPOINT) the calls go to
+Google with the credentials of google.auth.default() (gcloud auth application-default login,
+or a service account). The endpoint in use heads every plan and run; with --yes,
+FLEET_GCP_ENDPOINT alone is refused (confirm it with --endpoint).
 """
 
 
@@ -76,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         r.add_argument("--consumer-accept-list", metavar="PROJECTS",
                        help="comma-separated projects allowed to connect over PSC")
         x = s.add_argument_group("run")
-        x.add_argument("--endpoint", help="API endpoint (the lab emulator); env "
-                       "FLEET_GCP_ENDPOINT")
+        x.add_argument("--endpoint", help="API endpoint (the lab emulator); else the inputs "
+                       "file's endpoint, else env FLEET_GCP_ENDPOINT")
         x.add_argument("--snapshot", metavar="FILE", help="plan from this state JSON instead "
                        "of reading the org (only with --dry-run/--plan-out)")
         x.add_argument("--dry-run", action="store_true", help="print the plan and stop")
@@ -93,8 +93,8 @@ def _parser() -> argparse.ArgumentParser:
         x.add_argument("--poll-interval", type=float, default=10.0, metavar="SEC",
                        help="operation poll interval (default 10)")
         x.add_argument("--retries", type=int, default=6, metavar="N",
-                       help="tries of a call answered 429 or 5xx (default 6); the Apigee "
-                            "org lock is retried until --op-timeout")
+                       help="tries of a call answered 429 or 5xx, or cut off (default 6); "
+                            "the Apigee org lock is retried until --op-timeout")
         x.add_argument("--retry-delay", type=float, default=1.0, metavar="SEC",
                        help="first back-off, doubled on each retry up to 60 s (default 1)")
     return p
@@ -156,7 +156,7 @@ def _confirm(a: argparse.Namespace, plan: Plan, ep: Endpoint) -> None:
 
 
 def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
-    from fleet.regions.client import Apis
+    from fleet.regions.client import ApiCallError, Apis, RetryPolicy
     from fleet.regions.draining import drain_history
     from fleet.regions.executor import Executor
     from fleet.regions.live import read_state
@@ -165,7 +165,6 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
 
     inp = inputs_mod.load(a.spec, _flags(a), a.region)
     ep = resolve(a.endpoint, inp.endpoint)
-    endpoint = ep.url
     out.write(ep.banner() + "\n")
     if not ep.google and ep.source == ENV:
         sys.stderr.write(f"warning: {ep.banner()}\n")
@@ -181,10 +180,8 @@ def run(a: argparse.Namespace, argv: list[str], out: TextIO) -> int:
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(f"--snapshot {a.snapshot}: {exc}") from None
     else:
-        from fleet.regions.client import ApiCallError
-        from fleet.regions.client import RetryPolicy
-        apis = _apis(Apis, endpoint, RetryPolicy(a.retries, a.retry_delay,
-                                                 max(a.retry_delay, 60.0), a.op_timeout))
+        apis = _apis(Apis, ep.url, RetryPolicy(a.retries, a.retry_delay,
+                                               max(a.retry_delay, 60.0), a.op_timeout))
         apis.notify = lambda text: out.write(f"note: reading the organization: {text}\n")
         try:
             state = read_state(apis, inp)

@@ -8,6 +8,7 @@ endpoint comes from the environment alone is refused.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 
 from fleet.errors import InputError
@@ -39,12 +40,30 @@ class Endpoint:
 
 def resolve(flag: str | None, spec_value: str | None) -> Endpoint:
     if flag:
-        return Endpoint(flag, "--endpoint")
+        return _checked(Endpoint(flag, "--endpoint"))
     if spec_value:
-        return Endpoint(spec_value, "the inputs file's endpoint")
+        return _checked(Endpoint(spec_value, "the inputs file's endpoint"))
     if os.environ.get(ENV):
-        return Endpoint(os.environ[ENV], ENV)
+        return _checked(Endpoint(os.environ[ENV], ENV))
     return Endpoint(None, "default")
+
+
+def _checked(ep: Endpoint) -> Endpoint:
+    """http(s)://host[:port][/path] and nothing else: the URL is printed, and written in
+    plan.json, the journal and the report, so a user:password in it is refused (unshown)."""
+    url = ep.url or ""
+    u = urlsplit(url)
+    if "@" in u.netloc or u.query or u.fragment:
+        raise InputError(f"endpoint from {ep.source} carries credentials (user:password@) or "
+                         f"a query: give the bare http(s)://host[:port] URL")
+    try:
+        ok = u.scheme in ("http", "https") and bool(u.hostname) and u.port != 0
+    except ValueError:                              # a port that is no number or too big
+        ok = False
+    if not ok or any(c.isspace() or not c.isprintable() for c in url):
+        raise InputError(f"endpoint {url!r} (from {ep.source}) is not an http(s)://host[:port] "
+                         f"URL")
+    return ep
 
 
 def check_unattended(ep: Endpoint, yes: bool) -> None:

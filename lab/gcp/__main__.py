@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lab.gcp.server import CALL_NAMES, GcpEmulator
+from lab.gcp.server import CALL_NAMES, FAULT_CALLS, GcpEmulator
 
 
 def _seed(path: str | None) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="a region that was removed: anything left of it is a leftover")
     f = sub.add_parser("fail", help="inject a fault into the next call(s) of CALL")
     f.add_argument("--dir", required=True)
-    f.add_argument("call", choices=CALL_NAMES + ["*"], metavar="CALL",
+    f.add_argument("call", choices=FAULT_CALLS, metavar="CALL",
                    help="* (any call), " + ", ".join(CALL_NAMES))
     f.add_argument("--times", type=int, default=1)
     f.add_argument("--code", type=int, default=500)

@@ -90,6 +90,8 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
 ]
 COMPILED = [(m, re.compile(p + "$"), n, h) for m, p, n, h in ROUTES]
 CALL_NAMES = sorted({n for _, _, n, _ in ROUTES})
+ANY_CALL = "*"                  # a fault for whatever call comes next, reads included
+FAULT_CALLS = [ANY_CALL, *CALL_NAMES]
 
 
 def dispatch(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any]:
@@ -130,7 +132,7 @@ def dispatch(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any
 
 def _take_fault(w: World, call: str) -> dict[str, Any] | None:
     for f in w.faults:
-        if f["call"] in (call, "*") and f.get("times", 1) > 0:
+        if f["call"] in (call, ANY_CALL) and f.get("times", 1) > 0:
             f["times"] = f.get("times", 1) - 1
             return f
     return None
@@ -149,9 +151,9 @@ def control(w: World, method: str, raw_path: str, body: dict) -> tuple[int, Any]
         with w.lock:
             return 200, list(w.calls)
     if what == "faults" and method == "POST":
-        if body.get("call") not in CALL_NAMES + ["*"]:
+        if body.get("call") not in FAULT_CALLS:
             return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
-                                   "message": f"unknown call; known: {', '.join(CALL_NAMES)}"}}
+                                   "message": f"unknown call; known: {', '.join(FAULT_CALLS)}"}}
         with w.lock:
             w.faults.append(dict(body))
         return 200, {"faults": w.faults}
@@ -250,8 +252,8 @@ class GcpEmulator:
              mode: str = "http") -> None:
         """Make the next `times` requests of `call` ("*": any call) fail (mode http) or
         their operation fail."""
-        if call not in CALL_NAMES and call != "*":
-            raise ValueError(f"unknown call {call!r}; known: {', '.join(CALL_NAMES)}")
+        if call not in FAULT_CALLS:
+            raise ValueError(f"unknown call {call!r}; known: {', '.join(FAULT_CALLS)}")
         with self.world.lock:
             self.world.faults.append({"call": call, "times": times, "code": code,
                                       "message": message, "mode": mode})

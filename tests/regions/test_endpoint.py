@@ -57,3 +57,20 @@ def test_google_is_named_when_no_endpoint_is_set(tmp_path, monkeypatch) -> None:
     assert main(args, out=out) == 0
     assert out.getvalue().startswith("API endpoint: Google (https://*.googleapis.com)")
     assert json.loads(plan.read_text())["endpoint"] == "google"
+
+
+def test_an_endpoint_with_credentials_or_no_url_is_refused_unshown(capsys, monkeypatch) -> None:
+    base = ["add", "--spec", "inventory/regions/example.yaml", "--dry-run"]
+    monkeypatch.setenv("FLEET_GCP_ENDPOINT", "http://admin:s3cret@127.0.0.1:9")
+    out = io.StringIO()
+    assert main(base, out=out) == 2
+    err = capsys.readouterr().err
+    assert "endpoint from FLEET_GCP_ENDPOINT carries credentials" in err
+    assert "s3cret" not in err + out.getvalue()
+    assert main([*base, "--endpoint", "http://127.0.0.1:9/?key=s3cret"], out=out) == 2
+    err = capsys.readouterr().err
+    assert "endpoint from --endpoint carries credentials (user:password@) or a query" in err
+    assert "s3cret" not in err + out.getvalue()
+    assert main([*base, "--endpoint", "127.0.0.1:8790"], out=out) == 2
+    assert "endpoint '127.0.0.1:8790' (from --endpoint) is not an http(s)://host[:port] URL" \
+        in capsys.readouterr().err
