@@ -106,28 +106,42 @@ def postgres_wave(ctx: Context, pair: Pair, standby_full: frozenset[str] | None,
             ns, "apigee-postgresql", "setup-replication-on-master", f"-f {q(ns.config_file)}"),
             timeout=ctx.settings.timeout("replication_setup"), basis=INFERRED),
         _hba_lists(ctx, ns, os_.address)]], "allow replication"))
+    ax = f"/v1/analytics/groups/ax/{AX_GROUP}"
+    cg = f"{ax}/consumer-groups/{CONSUMER_GROUP}/datastores"
+    old, ns_only = "${om_pg_uuid},${os_pg_uuid}", "${ns_pg_uuid}"
+    both = "${ns_pg_uuid},${os_pg_uuid_new}"
+    # NS registered and serving before OS is rebuilt: the Qpid Servers restart now, so the
+    # analytics queued since the fence drain into NS, and OS's own qpidd (if it is rolled
+    # back with OS) can be drained by its Qpid Server.
+    batches.append(batch_of([[
+        _api(ctx, ns, "ax_remove_old", "DELETE", f"{ax}/servers?uuid={old}&type=postgres-server"),
+        _api(ctx, ns, "cg_remove_old", "DELETE", f"{cg}?uuid={old}"),
+        _api(ctx, ns, "ax_add_master", "POST",
+             f"{ax}/servers?uuid={ns_only}&type=postgres-server&force=true"),
+        _api(ctx, ns, "cg_add_master", "POST", f"{cg}?uuid={ns_only}"),
+    ]], "register new master"))
+    batches.append(batch_of([[replace(ctx.component(ns, "pg", "start"), basis=INFERRED)]],
+                            "start new master's postgres server"))
+    if qpid_servers:
+        batches.append(batch_of([[replace(ctx.component(n, "qs", "start"), basis=INFERRED)]
+                                 for n in qpid_servers], "start qpid servers"))
     batches.append(batch_of([_standby_back(ctx, os_, standby_full, standby_profiles,
                                            standby_present)], "standby back"))
     batches.append(batch_of([[replace(ctx.postgres_check(ns, "master"), basis=S)],
                              [replace(ctx.postgres_check(os_, "standby"), basis=S)]],
                             "check replication"))
-    ax = f"/v1/analytics/groups/ax/{AX_GROUP}"
-    old, new = "${om_pg_uuid},${os_pg_uuid}", "${ns_pg_uuid},${os_pg_uuid_new}"
     batches.append(batch_of([[
         _uuid(ctx, ns, os_, "os_pg_uuid_new", INFERRED),
-        _api(ctx, ns, "ax_remove_old", "DELETE", f"{ax}/servers?uuid={old}&type=postgres-server"),
-        _api(ctx, ns, "cg_remove_old", "DELETE",
-             f"{ax}/consumer-groups/{CONSUMER_GROUP}/datastores?uuid={old}"),
-        _api(ctx, ns, "ax_add_new", "POST",
-             f"{ax}/servers?uuid={new}&type=postgres-server&force=true"),
-        _api(ctx, ns, "cg_add_new", "POST",
-             f"{ax}/consumer-groups/{CONSUMER_GROUP}/datastores?uuid={new}"),
+        _api(ctx, ns, "ax_remove_master", "DELETE",
+             f"{ax}/servers?uuid={ns_only}&type=postgres-server"),
+        _api(ctx, ns, "cg_remove_master", "DELETE", f"{cg}?uuid={ns_only}"),
+        _api(ctx, ns, "ax_add_pair", "POST",
+             f"{ax}/servers?uuid={both}&type=postgres-server&force=true"),
+        _api(ctx, ns, "cg_add_pair", "POST", f"{cg}?uuid={both}"),
         _api(ctx, ns, "ax_groups", "GET", "/v1/analytics/groups/ax"),
-    ]], "registrations"))
-    starts = [[replace(ctx.component(n, "pg", "start"), basis=INFERRED)] for n in (ns, os_)]
-    starts += [[replace(ctx.component(n, "qs", "start"), basis=INFERRED)] for n in qpid_servers]
-    batches.append(batch_of(starts[:2], "start postgres servers"))
-    batches.append(batch_of(starts[2:], "start qpid servers") if starts[2:] else None)
+    ]], "register the pair"))
+    batches.append(batch_of([[replace(ctx.component(os_, "pg", "start"), basis=INFERRED)]],
+                            "start standby's postgres server"))
     old_master: list[Step] = []
     if master_has_ps:
         old_master.append(ctx.step(om, "uninstall_ps", ctx.service_cmd(

@@ -41,7 +41,9 @@ def hosts_of(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def live_of(case: dict[str, Any], nodes, settings) -> Live:
-    """``failed: {wave: W, done: [hosts]}``: waves before W completed, W on ``done``."""
+    """``failed: {wave: W, done: [hosts]}``: waves before W completed, W on ``done``;
+    ``also_updated`` adds components at 4.18.01, ``missing`` removes packages, ``empty``
+    hosts list nothing, ``packages`` sets builds as given."""
     ctx = Context.build(nodes, settings, "maintenance")
     done = updated_by(ctx)
     failed = case.get("failed") or {}
@@ -65,13 +67,14 @@ def live_of(case: dict[str, Any], nodes, settings) -> Live:
                                                SERVICES[c]) for c in n.components}
         for c in (case.get("missing") or {}).get(n.name, []):
             packages[n.name].pop(SERVICES[c], None)
+        packages[n.name].update((case.get("packages") or {}).get(n.name, {}))
     run = FailedRun("20260101T000000-0001", "failed", ((upto, failed.get("host", "")),),
                     bool(failed.get("db_upgrade")))
     return Live(packages, run, case.get("spare_retired_by"), settings["releases"])
 
 
 def plan_of(case: dict[str, Any]) -> Plan:
-    settings = with_values(default_settings(), releases=RELEASES)
+    settings = with_values(default_settings(), releases=case.get("releases", RELEASES))
     nodes = nodes_of({"hosts": hosts_of(case)})
     scope = case.get("scope") or {}
     return build_rollback(nodes, settings, live_of(case, nodes, settings),
