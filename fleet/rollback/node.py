@@ -16,7 +16,7 @@ from fleet.plan.context import Context
 from fleet.plan.quote import q
 from fleet.rollback.state import BACK, FROM, OLD
 
-S, S_OLD, INFERRED = "S", "S-old", "I"
+S, S_OLD, INFERRED, PROCEDURE = "S", "S-old", "I", "P"     # P: procedure.md (our own rule)
 # setup.sh profiles a rollback may reinstall with, largest first (rollback.md section 2.5.5)
 REINSTALL_PROFILES = ("sax", "rmp", "qs", "ps", "mo", "ld", "ui", "r", "mp", "pdb")
 NGINX_CONF = "/opt/nginx/conf.d"                 # the vendor's path (R0), not under the root
@@ -70,11 +70,12 @@ def drain_steps(ctx: Context, n: Node) -> tuple[list[Step], Step]:
     """Block 5672 for everyone but the node, wait for every queue to empty (procedure.md
     section 4); the unblock step comes last in the chain."""
     rule = ctx.qpid_rule(n)
-    unblock = ctx.step(n, "qpid_unblock", ctx.iptables(n, "-D", rule))
-    return [ctx.step(n, "qpid_block", ctx.iptables(n, "-A", rule)),
-            ctx.poll(n, "qpid_drain", qpid_stat.command(q(n.apigee_root)), "qpid_queues_empty",
-                     ctx.settings["qpid.drain_interval"], ctx.settings["qpid.drain_timeout"],
-                     on_failure=[unblock])], unblock
+    unblock = ctx.step(n, "qpid_unblock", ctx.iptables(n, "-D", rule), basis=PROCEDURE)
+    return [ctx.step(n, "qpid_block", ctx.iptables(n, "-A", rule), basis=PROCEDURE),
+            replace(ctx.poll(n, "qpid_drain", qpid_stat.command(q(n.apigee_root)),
+                             "qpid_queues_empty", ctx.settings["qpid.drain_interval"],
+                             ctx.settings["qpid.drain_timeout"], on_failure=[unblock]),
+                    basis=PROCEDURE)], unblock
 
 
 def stop_uninstall(ctx: Context, n: Node, comps: frozenset[str], present: set[str]) -> list[Step]:

@@ -72,6 +72,8 @@ def component_states(node: Node, live: Live) -> dict[str, str]:
             out[c] = TARGET
         elif old or (old is None and new is False and pkg in m.upstream):
             out[c] = OLD
+        elif new is None and c in ("cs", "zk"):
+            out[c] = TARGET      # never rolled back: the plan only names it for the operator
         elif new is None:
             raise InputError(f"{node.name}: cannot decide whether {pkg}-{build} is at {FROM} "
                              "(no 4.18.01 build known for it: set user_defined.releases, "
