@@ -150,3 +150,17 @@ def test_yes_still_needs_accept_inferred(tmp_path, listener, monkeypatch):
     assert cli.main(base[1:] + ["--yes", "--accept-inferred"]) == 0 and len(called) == 1
     plan = called[0][3]
     assert plan.mode == "rollback" and "rb_postgres" in plan.wave_names()
+
+
+def test_resume_takes_only_a_rollback_run(tmp_path, listener):
+    base, _ = setup(tmp_path, listener, FIVE_SPARE)
+    folder = tmp_path / "reports" / "20260101T000000-0009"
+    folder.mkdir(parents=True)
+    (folder / "plan.json").write_text(json.dumps({"version": 1, "target": "4.18.01",
+                                                  "mode": "maintenance", "waves": []}))
+    (folder / "journal.jsonl").write_text("")
+    before = listener.hits
+    res = run(base + ["--resume", "20260101T000000-0009", "--yes", "--accept-inferred"],
+              tmp_path, ENV)
+    assert res.returncode == 2 and "not a rollback run" in res.stderr, res.stderr
+    assert listener.hits == before
