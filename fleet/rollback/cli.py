@@ -225,5 +225,5 @@ def _after(plan: Plan, rc: int) -> None:
               "(its data directory is kept): rebuild it as the next spare (rollback_standby) "
               "before retrying the update")
     if rc == 0:
-        print("  rolled back; the update is still pending: fix the cause, then retry it "
-              "(python runner.py --all)")
+        print("  rolled back; the update is still pending: fix the cause, then retry it with "
+              "a new run (the spare standby is already there): python runner.py --from-wave prepare")

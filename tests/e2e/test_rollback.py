@@ -55,7 +55,8 @@ def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topo
         assert not any(e.get("action") == "update" for e in evts if e["event"] == "step_start")
         assert (reports / rb / "report.html").exists()
         before = run_ids(reports)
-        res = runner(lab, "--all", "--yes", reports=reports, timeout=900)
+        assert "--from-wave prepare" in res.stdout        # the spare stays: no rollback_add
+        res = runner(lab, "--from-wave", "prepare", "--yes", reports=reports, timeout=900)
         assert res.returncode == 0, explain(res, lab)
         v = lab.verdict(final=True)
         assert v.ok, v.violations
