@@ -84,3 +84,9 @@ def test_postgres_failure_after_db_upgrade_rolled_back_whole(tmp_path, topology)
         assert not any(e.get("wave") == "rollback_retire" for e in evts)
         v = lab.verdict(final=True, expect_version="4.16.09")
         assert v.ok, v.violations
+        st = lab.state()
+        assert st["hosts"]["pgr"]["postgres"] == "master"               # the spare serves
+        assert st["hosts"][standby]["postgres"] == "standby"
+        assert st["hosts"]["pgr"]["components"]["ps"]["version"] == "4.16.09"
+        a = st["analytics"]
+        assert a["lost"] == 0 and a["produced"] == a["stored"] > 0, a
