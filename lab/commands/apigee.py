@@ -85,14 +85,6 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             setattr(h, "validate_updated" if service == "apigee-validate" else "provision_updated", True)
             ctx.out(f"{service} updated to {package(service, TARGET)}")
             return 0
-        if verb == "install":         # after a rollback's 4.16.09 bootstrap (rollback.md 2.7)
-            if h.repo_version is None:
-                raise CommandError("ERROR: apigee-service is not bootstrapped on this node")
-            await ctx.sleep("setup_update")
-            setattr(h, "validate_updated" if service == "apigee-validate" else "provision_updated",
-                    h.repo_version == TARGET)
-            ctx.out(f"{service} installed: {package(service, h.repo_version)}")
-            return 0
         if verb == "version":
             done = h.validate_updated if service == "apigee-validate" else h.provision_updated
             ctx.out(package(service, TARGET if done else SOURCE))
