@@ -123,6 +123,9 @@ class Step:
         )
 
 
+GATE = "gate"        # the label of a wave's first batch when it only checks live versions
+
+
 @dataclass(frozen=True)
 class Batch:
     """Hosts of a batch run concurrently; one host's steps run in order."""
@@ -132,6 +135,10 @@ class Batch:
 
     def hosts(self) -> list[str]:
         return list(dict.fromkeys(s.host for s in self.steps))
+
+    @property
+    def is_gate(self) -> bool:
+        return self.label == GATE
 
     def chain(self, host: str) -> list[Step]:
         return [s for s in self.steps if s.host == host]
