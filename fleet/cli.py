@@ -22,6 +22,7 @@ outside the repository (--secrets or user_defined.secrets_file).
 
 other commands:
   python runner.py audit --help     versions and states of every host, as a report
+  python runner.py rollback --help  back to 4.16.09 after a failed update (rollback.md)
   python runner.py region --help    Apigee X: add or remove a runtime region
   python runner.py facts --help     what the runner reads from a command's output (JSON)
 Ctrl-C, SIGTERM or SIGHUP: no new step starts; steps already running are let finish, then
@@ -141,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["facts"]:
             from fleet.facts.cli import main as facts_main
             return facts_main(argv[1:])
+        if argv[:1] == ["rollback"]:
+            from fleet.rollback.cli import main as rollback_main
+            return rollback_main(argv[1:])
         if argv[:1] == ["audit"]:
             from fleet.audit import main as audit_main
             return audit_main(argv[1:])

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, cast
 
 from lab import access as access_mod
+from lab import analytics
 from lab import faults as faults_mod
 from lab import judge, layout, mgmt_api, ssh, topologies
 from lab.access import Access
@@ -94,6 +95,7 @@ class LabServer:
                 st.register(h, c)
             (self.directory / "hosts" / h.name).mkdir(parents=True, exist_ok=True)
             self.keys[h.name] = layout.host_key(self.directory / "hosts" / h.name / "ssh_host_ed25519_key")
+        analytics.build(st)
         agent_srv = await asyncio.start_unix_server(self.handle_agent, "\0" + self.sock[1:])
         key_file = None
         if self.access.ssh_keys:
@@ -280,7 +282,8 @@ class LabServer:
             if what == "ping":
                 return {"ok": True}
             if what == "verdict":
-                return {"verdict": (await judge.verdict(self, bool(msg.get("final")))).to_json()}
+                return {"verdict": (await judge.verdict(self, bool(msg.get("final")),
+                                                        msg.get("expect_version") or TARGET)).to_json()}
             if what == "state":
                 return {"state": dict(self.state.snapshot(), faults=[f.to_json() for f in self.faults.items])}
             if what == "fault":

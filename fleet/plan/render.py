@@ -4,8 +4,12 @@ from __future__ import annotations
 from fleet.model import Plan
 
 
+INFERRED = "[I] inferred — verify with vendor support"
+
+
 def render_table(plan: Plan) -> str:
-    lines = [f"Plan: update to {plan.target}, {plan.mode} mode, {len(plan.waves)} wave(s), "
+    what = "rollback" if plan.mode == "rollback" else "update"
+    lines = [f"Plan: {what} to {plan.target}, {plan.mode} mode, {len(plan.waves)} wave(s), "
              f"{sum(1 for _ in plan.iter_steps())} step(s), digest {plan.digest()}",
              "Hosts of a batch run at the same time; a host's steps run in order."]
     for wi, wave in enumerate(plan.waves, 1):
@@ -15,6 +19,8 @@ def render_table(plan: Plan) -> str:
             lines.append(f"  batch {bi} ({batch.label}) on {', '.join(batch.hosts())}")
             for s in batch.steps:
                 lines.append(f"    {s.host:<10} {s.action:<18} {s.command}")
+                if s.basis == "I":
+                    lines.append(f"    {'':<10} {'':<18} {INFERRED}")
                 for u in s.on_failure:
                     lines.append(f"    {'':<10} {'  if it fails:':<18} {u.command}")
     return "\n".join(lines)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from fleet.reports import html
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
-                                  host_rows, iso, load_run, wave_rows)
+                                  host_rows, iso, load_run, plan_steps, wave_rows)
 from fleet.reports.timeline import render_png
 
 STEP_VIEW = ["attempt", "batch", "host", "action", "status", "start", "duration_s",
@@ -86,6 +86,20 @@ def _failures(data: RunData) -> list[str]:
     return parts
 
 
+def _inferred(data: RunData) -> list[str]:
+    """Rollback plans: the steps rollback.md marks inferred, with how each ended."""
+    keys = {p["key"] for p in plan_steps(data.plan) if p.get("basis") == "I"}
+    if not keys:
+        return []
+    s = data.steps
+    mine = s[s["key"].isin(keys)] if not s.empty else s
+    return [html.heading("Inferred steps — verify with vendor support", "inferred"),
+            html.fragment("<p>{{ n }} step(s) of this plan rest on an inference of "
+                          "rollback.md [I], not on vendor text (docs/rollback-commands.md).</p>",
+                          n=len(keys)),
+            html.table(_steps_view(mine))]
+
+
 def _attempts(data: RunData) -> str:
     rows = [{"attempt": a["attempt"], "outcome": a["outcome"], "start": iso(a["start"]),
              "end": iso(a["end"]), "waves": " ".join(w for w in a["waves"] if w)}
@@ -106,6 +120,7 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
                            w=len(waves), e=plan.get("endpoint")),
              html.banner(kind, text)]
     parts += _failures(data)
+    parts += _inferred(data)
     parts += [html.heading("Timeline", "timeline-section"),
               html.png_img(png, f"timeline of run {data.run_id}: one row per host")]
     parts += [html.heading("Attempts"), _attempts(data)]
@@ -126,5 +141,6 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",
                                f=str(data.folder)))
-    kind_name = "Apigee X region run" if _is_region(data) else "Edge update run"
+    kind_name = ("Apigee X region run" if _is_region(data) else
+                 "Edge rollback run" if plan.get("mode") == "rollback" else "Edge update run")
     return html.page(f"{kind_name} {data.run_id}", parts)
