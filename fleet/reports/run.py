@@ -13,6 +13,7 @@ from fleet.reports import html
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
                                   host_rows, iso, load_run, wave_rows)
 from fleet.reports.timeline import render_png
+from fleet.run.identity import held_at, resume_hint
 
 STEP_VIEW = ["attempt", "batch", "host", "action", "status", "start", "duration_s",
              "exit_status", "error"]
@@ -51,7 +52,10 @@ def _headline(data: RunData) -> tuple[str, str]:
     outcome = data.outcome
     # Region runs continue by running the same command again: every step checks first.
     again = ("run the same `python runner.py region ...` command again"
-             if _is_region(data) else f"python runner.py --resume {data.run_id}")
+             if _is_region(data) else resume_hint(data.events) or f"python runner.py --resume {data.run_id}")
+    held = held_at(data.events)
+    if held:
+        return "warn", f"HELD after {held}{tries}{took}: {counts}. To go on: {again}"
     if outcome == OK and not n[NOT_RUN]:
         return "ok", f"Completed{tries}{took}: {counts}."
     if outcome == OK:

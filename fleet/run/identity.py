@@ -14,6 +14,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
+from typing import Any, Iterable
 
 RUNNER = Path(__file__).resolve().parents[2] / "runner.py"
 FILE_OPTIONS = (("--config", "config"), ("--inventory", "inventory"), ("--secrets", "secrets"))
@@ -52,3 +53,15 @@ def banner(run_id: str, folder: Path, command: str, attempt: int) -> str:
     return (f"run {run_id}{again}\n"
             f"  reports: {folder}/ (per-host logs in {folder / 'hosts'}/)\n"
             f"  to resume if it stops: {command}")
+
+
+def resume_hint(events: Iterable[dict[str, Any]]) -> str | None:
+    """The resume command the latest attempt printed (for the reports)."""
+    starts = [e for e in events if e.get("event") == "run_start" and e.get("resume_command")]
+    return str(starts[-1]["resume_command"]) if starts else None
+
+
+def held_at(events: Iterable[dict[str, Any]]) -> str | None:
+    """Where the run stopped at a hold point, if its latest attempt ended there."""
+    ends = [e for e in events if e.get("event") == "run_end"]
+    return str(ends[-1].get("held") or "a hold point") if ends and ends[-1].get("status") == "held" else None
