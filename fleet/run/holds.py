@@ -1,9 +1,11 @@
 """Hold points during a run: journaled, asked on the terminal, or the run ends cleanly.
 
 When a batch that carries a hold (fleet/plan/holds.py) has completed, the run journals
-``hold`` and asks on the terminal whether to go on (y/N). Without a terminal, or on any
-answer but yes, it journals the answer and ends with status ``held`` (exit status
-``HELD_EXIT``), printing the command that continues it. ``--resume`` goes on past every hold
+``hold`` (wave, wave_index, batch, reason) and asks on the terminal whether to go on (y/N).
+The answer is journaled as ``hold_end`` (answer: continue, stop, no terminal, resumed); the
+time between the two is the operator's. Without a terminal, or on any answer but yes, the
+run ends with status ``held`` (exit status ``HELD_EXIT``), printing the command that
+continues it. ``--resume`` goes on past every hold
 an earlier attempt reached: the operator continuing the run is the answer.
 """
 from __future__ import annotations
@@ -55,12 +57,13 @@ class HoldKeeper:
 
     def __call__(self, wi: int, bi: int, wave: str, why: str) -> bool:
         where = dict(wave=wave, wave_index=wi, batch=bi, reason=why)
+        self.journal.event("hold", **where)
         if (wi, bi) in self.passed:
-            self.journal.event("hold", answer="resumed", **where)
+            self.journal.event("hold_end", answer="resumed", **where)
             self._say(f"hold after {wave} batch {bi + 1} ({why}): passed (the run was resumed)")
             return False
         if not self.tty:
-            self.journal.event("hold", answer="no terminal", **where)
+            self.journal.event("hold_end", answer="no terminal", **where)
             return True
         live = getattr(self.progress, "live", None)    # a rich panel would draw over the question
         if live is not None:
@@ -74,9 +77,13 @@ class HoldKeeper:
                 answer = ""
         finally:
             if live is not None:
+                # rich would start by erasing as many lines as its last panel had: ours
+                render = getattr(live, "_live_render", None)
+                if render is not None and hasattr(render, "_shape"):
+                    render._shape = None
                 live.start()
         go = answer in ("y", "yes")
-        self.journal.event("hold", answer="continue" if go else "stop", **where)
+        self.journal.event("hold_end", answer="continue" if go else "stop", **where)
         return not go
 
     @staticmethod

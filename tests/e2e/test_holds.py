@@ -22,8 +22,11 @@ def _continue_command(stdout: str) -> str:
 
 
 def _holds(evts, attempt=None):
-    return [(e["wave"], e["answer"]) for e in evts
-            if e["event"] == "hold" and (attempt is None or e["attempt"] == attempt)]
+    reached = [e for e in evts if e["event"] == "hold"]
+    answered = [e for e in evts if e["event"] == "hold_end"]
+    assert [(e["wave"], e["batch"], e["attempt"]) for e in reached] == \
+        [(e["wave"], e["batch"], e["attempt"]) for e in answered]
+    return [(e["wave"], e["answer"]) for e in answered if (attempt is None or e["attempt"] == attempt)]
 
 
 def _paused_after(lab, reports, wave: str):
