@@ -13,6 +13,7 @@ from fleet.reports import html
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
                                   host_rows, iso, load_run, wave_rows)
 from fleet.reports.timeline import render_png
+from fleet.run.hostlog import HOSTS_DIR
 from fleet.run.identity import held_at, resume_hint
 
 STEP_VIEW = ["attempt", "batch", "host", "action", "status", "start", "duration_s",
@@ -85,9 +86,18 @@ def _failures(data: RunData) -> list[str]:
         parts.append(html.fragment(
             "<div class='failure'><p><b>{{ h }}</b><br>{{ rc }}{{ err }}</p>"
             "<p class='meta'>command: <code>{{ cmd }}</code></p>"
-            "{% if out %}<pre>{{ out }}</pre>{% endif %}</div>",
-            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or ""))
+            "{% if out %}<pre>{{ out }}</pre>{% endif %}"
+            "{% if log %}<p class='meta'>whole output: <a href='{{ log }}'>{{ log }}</a></p>{% endif %}"
+            "</div>",
+            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or "",
+            log=_host_log(data, r["host"])))
     return parts
+
+
+def _host_log(data: RunData, host: str) -> str:
+    """The host's whole-output log, relative to the report, if the run wrote one."""
+    rel = f"{HOSTS_DIR}/{host}.log"
+    return rel if (Path(data.folder) / rel).exists() else ""
 
 
 def _attempts(data: RunData) -> str:

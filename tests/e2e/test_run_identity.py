@@ -60,6 +60,9 @@ def test_whole_output_per_host_masked_and_summary_quotes_the_end(tmp_path):
         assert "last 10 line(s) of update" in quoted and "[31/40]" in quoted
         assert "[40/40] ERROR: operation failed" in quoted and "[30/40]" not in quoted
         assert f"whole output: {folder / 'hosts' / 'm1.log'}" in quoted
+        page = (folder / "report.html").read_text()           # the report quotes it too
+        assert "[40/40] ERROR: operation failed" in page and "href='hosts/m1.log'" in page
+        assert f"Fix the cause, then {head[2].split(': ', 1)[1]}" in page
         # no secret on the terminal, in a log or in the journal
         texts = [res.stdout, res.stderr, (folder / "journal.jsonl").read_text()] + \
             [p.read_text() for p in (folder / "hosts").glob("*.log")]
