@@ -242,6 +242,9 @@ class LabServer:
         fault = self.faults.for_command(h.name, " ".join([cmd] + argv))
         if fault is not None:
             self.log(f"fault {fault.kind} on {h.name}: {cmd} {' '.join(argv)}")
+            if fault.kind == "fail-verbose":
+                verbose_failure(ctx, st.secrets)
+                return 1
             if fault.kind in ("fail-once", "fail-always"):
                 ctx.err(f"{cmd}: ERROR: operation failed (injected fault {fault.kind})")
                 return 1
@@ -346,3 +349,16 @@ class LabServer:
             st.probe_sent = st.probe_failed = 0
             st.probe_failures.clear()
             st.violations = [v for v in st.violations if v.rule != 7]
+
+
+def verbose_failure(ctx: Ctx, creds: dict[str, str]) -> None:
+    """A long failing output, as update.sh prints when yum cannot reach the repository
+    (yum names the URL with its credentials): the runner's host log must keep all of it,
+    masked, and its summary quote the end."""
+    for i in range(1, 38):
+        ctx.out(f"{ctx.cmd}: [{i:02d}/40] checking component {i}")
+    ctx.out(f"https://{creds.get('repo_user', '')}:{creds.get('repo_password', '')}"
+            "@software.apigee.com/apigee/release/4.18.01/repodata/repomd.xml: [Errno 14] "
+            "HTTPS Error 503 - Service Unavailable")
+    ctx.out(f"{ctx.cmd}: [39/40] Trying other mirror.")
+    ctx.err(f"{ctx.cmd}: [40/40] ERROR: operation failed (injected fault fail-verbose)")

@@ -23,4 +23,6 @@ def render_table(plan: Plan) -> str:
                     lines.append(f"    {'':<10} {'':<18} {INFERRED}")
                 for u in s.on_failure:
                     lines.append(f"    {'':<10} {'  if it fails:':<18} {u.command}")
+            if batch.hold:
+                lines.append(f"  HOLD: {batch.hold} (the run asks before it goes on)")
     return "\n".join(lines)

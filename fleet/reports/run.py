@@ -13,6 +13,8 @@ from fleet.reports import html
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
                                   host_rows, iso, load_run, plan_steps, wave_rows)
 from fleet.reports.timeline import render_png
+from fleet.run.hostlog import HOSTS_DIR
+from fleet.run.identity import held_at, resume_hint
 
 STEP_VIEW = ["attempt", "batch", "host", "action", "status", "start", "duration_s",
              "exit_status", "error"]
@@ -51,7 +53,10 @@ def _headline(data: RunData) -> tuple[str, str]:
     outcome = data.outcome
     # Region runs continue by running the same command again: every step checks first.
     again = ("run the same `python runner.py region ...` command again"
-             if _is_region(data) else f"python runner.py --resume {data.run_id}")
+             if _is_region(data) else resume_hint(data.events) or f"python runner.py --resume {data.run_id}")
+    held = held_at(data.events)
+    if held:
+        return "warn", f"HELD after {held}{tries}{took}: {counts}. To go on: {again}"
     if outcome == OK and not n[NOT_RUN]:
         return "ok", f"Completed{tries}{took}: {counts}."
     if outcome == OK:
@@ -81,8 +86,11 @@ def _failures(data: RunData) -> list[str]:
         parts.append(html.fragment(
             "<div class='failure'><p><b>{{ h }}</b><br>{{ rc }}{{ err }}</p>"
             "<p class='meta'>command: <code>{{ cmd }}</code></p>"
-            "{% if out %}<pre>{{ out }}</pre>{% endif %}</div>",
-            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or ""))
+            "{% if out %}<pre>{{ out }}</pre>{% endif %}"
+            "{% if log %}<p class='meta'>whole output: <a href='{{ log }}'>{{ log }}</a></p>{% endif %}"
+            "</div>",
+            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or "",
+            log=_host_log(data, r["host"])))
     return parts
 
 
@@ -98,6 +106,12 @@ def _inferred(data: RunData) -> list[str]:
                           "rollback.md [I], not on vendor text (docs/rollback-commands.md).</p>",
                           n=len(keys)),
             html.table(_steps_view(mine))]
+
+
+def _host_log(data: RunData, host: str) -> str:
+    """The host's whole-output log, relative to the report, if the run wrote one."""
+    rel = f"{HOSTS_DIR}/{host}.log"
+    return rel if (Path(data.folder) / rel).exists() else ""
 
 
 def _attempts(data: RunData) -> str:
