@@ -10,7 +10,7 @@ from typing import Any
 from fleet import TARGET_VERSION, signals
 from fleet.errors import InputError
 from fleet.plan import WAVE_HELP, WAVE_NAMES, Selection, build_plan, select
-from fleet.plan.render import render_table
+from fleet.plan.render import estimate_line, render_table
 
 EPILOG = "waves, in order:\n" + "\n".join(f"  {w:<16} {WAVE_HELP[w]}" for w in WAVE_NAMES) + """
 
@@ -86,13 +86,16 @@ def _selection(args: argparse.Namespace) -> Selection:
                      dcs=_names(args.dc), hosts=_names(args.hosts))
 
 
-def _confirm(args: argparse.Namespace, plan: Any) -> None:
+def _confirm(args: argparse.Namespace, plan: Any, est: Any = None) -> None:
     if args.yes:
         return
     if not sys.stdin.isatty():
         raise InputError("no terminal to confirm on: pass --yes to run without confirmation")
     hosts = sorted({s.host for _, _, s in plan.iter_steps()})
     print(f"About to run waves {', '.join(plan.wave_names())} on {len(hosts)} host(s).")
+    if est is not None:
+        print(estimate_line(est) + ("; steps done by the earlier attempts count 0"
+                                    if args.resume else ""))
     answer = input("A full backup of every node exists and the window is open. Type 'yes': ")
     if answer.strip().lower() != "yes":
         raise InputError("not confirmed; nothing was done")
@@ -123,12 +126,16 @@ def update_main(argv: list[str]) -> int:
         except OSError as exc:
             raise InputError(f"--plan-out {args.plan_out}: cannot write: {exc.strerror or exc}") from None
         print(f"plan written to {args.plan_out}")
+    from fleet.run.executor import reports_dir
+    from fleet.run.history import plan_window
+    est = plan_window(plan, nodes, settings, reports_dir(settings, args.reports), args.resume)
     if args.dry_run or (args.plan_out and not picked):
         if args.dry_run:
-            print(render_table(plan))
+            print(render_table(plan, est))
         return 0
     from fleet.run.session import run
-    return run(args, settings, nodes, plan, sel, confirm=_confirm)
+    return run(args, settings, nodes, plan, sel,
+               confirm=lambda a, p: _confirm(a, p, est))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,9 @@ from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
+from fleet.run.history import plan_window
 from fleet.run.journal import JOURNAL, PLAN, Journal, new_run_id, read_events, write_hosts_json
-from fleet.run.lock import LEASE, ControlLock, drop_leases, take_leases
+from fleet.run.lock import LEASE, ControlLock, drop_leases, installation_key, take_leases
 from fleet.run.progress import make_progress
 from fleet.secrets import Secrets, load_secrets, needed, require
 from fleet.settings import Settings
@@ -111,6 +112,7 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                              f"(inventory, config or code); start a new run instead")
         done = journal.completed(stored)
         journal.attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
+    est = plan_window(plan, nodes, settings, base, done=done)
     nr = open_nornir(settings, secrets)
     leased = take_leases(nr, nodes, plan, settings, secrets, run_id, args.break_lock)
     abandoned = False
@@ -124,9 +126,10 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
         journal.event("run_start", run_id=journal.run_id, attempt=journal.attempt,
                       resumed=bool(args.resume), plan_digest=plan.digest(), mode=plan.mode,
                       selection=sel.to_json(), leases=leased, break_lock=args.break_lock,
-                      argv=[secrets.mask(a) for a in sys.argv[1:]])
+                      argv=[secrets.mask(a) for a in sys.argv[1:]],
+                      installation=installation_key(nodes), estimate_s=round(est.total, 1))
         reports = ReportWriter(journal)
-        progress = make_progress(plan)
+        progress = make_progress(plan, done, est)
         try:
             with progress:
                 out = execute_plan(plan, nr, settings, secrets, journal, done, progress.on_event)
