@@ -66,6 +66,10 @@ def parser() -> argparse.ArgumentParser:
                      help="print the plan and connect to nothing (no secrets needed)")
     how.add_argument("--plan-out", metavar="FILE",
                      help="write the plan as JSON (it names secrets, never holds their values)")
+    how.add_argument("--runbook", metavar="FILE.md",
+                     help="write the plan as a Markdown runbook for a change board (scope, "
+                          "waves, commands, estimates, gates, holds, rollback) and exit: "
+                          "connects to nothing, needs no secret")
     how.add_argument("--yes", action="store_true",
                      help="do not ask for confirmation (required without a terminal)")
     how.add_argument("--break-lock", action="store_true",
@@ -101,6 +105,20 @@ def _confirm(args: argparse.Namespace, plan: Any, est: Any = None) -> None:
         raise InputError("not confirmed; nothing was done")
 
 
+def _write_runbook(path: str, plan: Any, nodes: Any, settings: Any, est: Any,
+                   sel: Selection) -> None:
+    """--runbook: the document, written before anything could run (it never runs)."""
+    from fleet.plan.runbook import render_runbook
+    # hold points, once the plan carries them (issue 14, --pause-after / --canary)
+    holds = getattr(plan, "holds", ()) or ()
+    try:
+        Path(path).write_text(render_runbook(plan, nodes, settings, est, sel, holds),
+                              encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--runbook {path}: cannot write: {exc.strerror or exc}") from None
+    print(f"runbook written to {path} (nothing was run)")
+
+
 def update_main(argv: list[str]) -> int:
     from fleet.inventory import load_inventory
     from fleet.settings import load_settings
@@ -109,7 +127,7 @@ def update_main(argv: list[str]) -> int:
     picked = sum(bool(x) for x in (args.wave, args.all, args.from_wave, args.resume))
     if picked > 1:
         raise InputError("choose one of --wave, --all, --from-wave and --resume")
-    if not picked and not (args.dry_run or args.plan_out):
+    if not picked and not (args.dry_run or args.plan_out or args.runbook):
         raise InputError("say what to run: --all, --wave NAME or --from-wave NAME "
                          "(or --dry-run to see the plan)")
     settings = load_settings(Path(args.config), Path(args.inventory) if args.inventory else None)
@@ -129,7 +147,9 @@ def update_main(argv: list[str]) -> int:
     from fleet.run.executor import reports_dir
     from fleet.run.history import plan_window
     est = plan_window(plan, nodes, settings, reports_dir(settings, args.reports), args.resume)
-    if args.dry_run or (args.plan_out and not picked):
+    if args.runbook:
+        _write_runbook(args.runbook, plan, nodes, settings, est, sel)
+    if args.dry_run or args.runbook or (args.plan_out and not picked):
         if args.dry_run:
             print(render_table(plan, est))
         return 0
