@@ -109,11 +109,8 @@ def _write_runbook(path: str, plan: Any, nodes: Any, settings: Any, est: Any,
                    sel: Selection) -> None:
     """--runbook: the document, written before anything could run (it never runs)."""
     from fleet.plan.runbook import render_runbook
-    # hold points, once the plan carries them (issue 14, --pause-after / --canary)
-    holds = getattr(plan, "holds", ()) or ()
     try:
-        Path(path).write_text(render_runbook(plan, nodes, settings, est, sel, holds),
-                              encoding="utf-8")
+        Path(path).write_text(render_runbook(plan, nodes, settings, est, sel), encoding="utf-8")
     except OSError as exc:
         raise InputError(f"--runbook {path}: cannot write: {exc.strerror or exc}") from None
     print(f"runbook written to {path} (nothing was run)")

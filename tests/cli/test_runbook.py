@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
+from fleet.model import Batch, Plan, Wave
 from fleet.plan.estimate import clock, estimate
 from fleet.plan.runbook import render_runbook
 from fleet.settings import default_settings
@@ -16,11 +18,30 @@ from tests.plans.summary import nodes_of, plan_of
 CASES = Path(__file__).resolve().parents[1] / "plans" / "cases"
 
 
+@dataclass(frozen=True)
+class HeldBatch(Batch):
+    """A batch with a hold point, as --pause-after / --canary put them into the plan
+    (``Batch.hold``: why the run holds after it)."""
+    hold: str = ""
+
+
+def held_after(plan: Plan, wave: str, reason: str) -> Plan:
+    waves = []
+    for w in plan.waves:
+        if w.name == wave:
+            last = w.batches[-1]
+            w = Wave(w.name, w.batches[:-1] + (HeldBatch(last.steps, last.label, reason),))
+        waves.append(w)
+    return replace(plan, waves=tuple(waves))
+
+
 def book(name: str, holds=()) -> tuple[str, object, object]:
     case = yaml.safe_load((CASES / f"{name}.yaml").read_text())
     plan = plan_of(case)
+    for wave in holds:
+        plan = held_after(plan, wave, f"pause after wave {wave}")
     est = estimate(plan)
-    return render_runbook(plan, nodes_of(case), default_settings(), est, holds=holds), plan, est
+    return render_runbook(plan, nodes_of(case), default_settings(), est), plan, est
 
 
 def test_every_wave_host_and_exact_command_with_the_estimates():
@@ -49,9 +70,11 @@ def test_secrets_by_name_and_hold_points():
     text, plan, _ = book("13-node-zero-downtime", holds=["cs_zk", "edge"])
     assert "`repo_password` (env `FLEET_REPO_PASSWORD`)" in text
     assert "`admin_password` (env `FLEET_ADMIN_PASSWORD`)" in text
-    assert "- after **cs_zk**" in text and "- after **edge**" in text
-    assert "**Hold point** after edge" in text
-    assert re.search(r"^\| \d+ \| cs_zk \|.*\| hold after \|$", text, re.M)
+    assert re.search(r"^- wave \d+ \*\*cs_zk\*\*, after batch \d+ \(.*\): pause after wave cs_zk$",
+                     text, re.M)
+    assert "**Hold point**: pause after wave edge. The run stops here" in text
+    assert re.search(r"^\| \d+ \| cs_zk \|.*\| pause after wave cs_zk \|$", text, re.M)
+    assert "None in this plan" not in text
     assert "# runner waits 120s" in text                          # the load balancer's pause
     assert "zero-downtime (rolling" in text
 
