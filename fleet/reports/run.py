@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from fleet.plan.estimate import clock
 from fleet.reports import html
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
                                   host_rows, iso, load_run, plan_steps, wave_rows)
@@ -64,6 +65,14 @@ def _headline(data: RunData) -> tuple[str, str]:
     if outcome == FAILED:
         return "failed", f"FAILED{tries}{took}: {counts}. Fix the cause, then {again}"
     return "warn", f"INTERRUPTED{tries}{took}: {counts}. Resume: {again}"
+
+
+def _estimated(data: RunData) -> str:
+    """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
+    for e in data.events:
+        if e.get("event") == "run_start" and e.get("estimate_s") is not None:
+            return clock(float(e["estimate_s"]))
+    return ""
 
 
 def _is_region(data: RunData) -> bool:
@@ -129,9 +138,10 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     kind, text = _headline(data)
     plan: dict[str, Any] = data.plan
     parts = [html.fragment("<p class='meta'>target {{ t }} · mode {{ m }} · {{ n }} host(s) · "
-                           "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}</p>",
+                           "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}"
+                           "{% if est %} · estimated window {{ est }}{% endif %}</p>",
                            t=plan.get("target", "?"), m=plan.get("mode", "?"), n=len(hosts),
-                           w=len(waves), e=plan.get("endpoint")),
+                           w=len(waves), e=plan.get("endpoint"), est=_estimated(data)),
              html.banner(kind, text)]
     parts += _failures(data)
     parts += _inferred(data)
