@@ -129,21 +129,32 @@ class Step:
         )
 
 
+GATE = "gate"        # the label of a wave's first batch when it only checks live versions
+
+
 @dataclass(frozen=True)
 class Batch:
     """Hosts of a batch run concurrently; one host's steps run in order."""
 
     steps: tuple[Step, ...]
     label: str = ""
+    hold: str = ""           # non-empty: the run holds after this batch (why; fleet/plan/holds.py)
 
     def hosts(self) -> list[str]:
         return list(dict.fromkeys(s.host for s in self.steps))
+
+    @property
+    def is_gate(self) -> bool:
+        return self.label == GATE
 
     def chain(self, host: str) -> list[Step]:
         return [s for s in self.steps if s.host == host]
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "steps": [s.to_json() for s in self.steps]}
+        out: dict[str, Any] = {"label": self.label, "steps": [s.to_json() for s in self.steps]}
+        if self.hold:
+            out["hold"] = self.hold
+        return out
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,11 @@ class Plan:
                 for s in b.steps:
                     yield wi, bi, s
 
+    def holds(self) -> list[dict[str, Any]]:
+        """The hold points: where the run stops and asks before going on."""
+        return [{"wave": w.name, "wave_index": wi, "batch": bi, "reason": b.hold}
+                for wi, w in enumerate(self.waves) for bi, b in enumerate(w.batches) if b.hold]
+
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "target": self.target, "mode": self.mode,
                 "waves": [w.to_json() for w in self.waves]}
@@ -198,7 +214,8 @@ class Plan:
             target=d["target"], mode=d["mode"], version=int(d.get("version", 1)),
             waves=tuple(
                 Wave(w["name"], tuple(
-                    Batch(tuple(Step.from_json(s) for s in b["steps"]), b.get("label", ""))
+                    Batch(tuple(Step.from_json(s) for s in b["steps"]), b.get("label", ""),
+                          str(b.get("hold") or ""))
                     for b in w["batches"]))
                 for w in d["waves"]),
         )

@@ -13,7 +13,8 @@ from fleet.errors import InputError
 from fleet.inventory import load_inventory
 from fleet.run.lock import ControlLock
 from fleet.settings import default_settings, with_values
-from tests.cli.test_bad_input import FIVE, Listener, config, run, write_inventory
+from tests.cli.listener import Listener
+from tests.cli.test_bad_input import FIVE, config, run, write_inventory
 from tests.plans.summary import nodes_of
 from tests.rollback.summary import RELEASES, live_of
 
