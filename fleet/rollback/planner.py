@@ -13,7 +13,7 @@ from typing import Any
 
 from fleet.components import EDGE_JAVA, SERVICES, UPDATE_CODE
 from fleet.errors import InputError
-from fleet.model import CHECK, PAUSE, Batch, Node, Plan, Step, Wave, batch_of
+from fleet.model import CHECK, GATE, PAUSE, Batch, Node, Plan, Step, Wave, batch_of
 from fleet.plan.context import Context, per_dc_rounds
 from fleet.plan.roles import EDGE_GROUPS
 from fleet.plan.select import Selection, filter_nodes
@@ -244,7 +244,7 @@ def _gate(ctx: Context, rolled: dict[str, set[str]]) -> Batch | None:
     """Before a wave: what earlier waves rolled back still reports 4.16.09."""
     by = {n.name: n for n in ctx.nodes}
     chains = [[rb.back_check(ctx, by[h], comps, "gate_back")] for h, comps in rolled.items()]
-    return batch_of(chains, "gate") if chains else None
+    return batch_of(chains, GATE) if chains else None
 
 
 def _notice(ctx: Context, n: Node, comps: list[str]) -> Step:

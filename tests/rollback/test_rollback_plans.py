@@ -137,7 +137,7 @@ def test_one_node_per_dc_at_a_time_in_node_waves(case):
     for w in plan_of(case).waves:
         if w.name.startswith("rb_") and w.name not in ("rb_postgres", "rb_restore", "rb_check"):
             for b in w.batches:
-                if b.label != "gate":
+                if not b.is_gate:
                     dcs = [nodes[h].dc for h in b.hosts()]
                     assert len(dcs) == len(set(dcs))
 
