@@ -205,7 +205,8 @@ def main(argv: list[str]) -> int:
         return 0
     _require_accept(args, plan)
     from fleet.run.session import run
-    args.break_lock = bool(args.break_lock)
+    from fleet.plan.holds import HoldOptions
+    args.holds, args.subcommand = HoldOptions(), "rollback"     # no hold points in a rollback
     rc = run(args, settings, nodes, plan, scope, confirm=_confirm)
     _after(plan, rc)
     return rc
