@@ -165,3 +165,20 @@ def test_resume_takes_only_a_rollback_run(tmp_path, listener):
               tmp_path, ENV)
     assert res.returncode == 2 and "not a rollback run" in res.stderr, res.stderr
     assert listener.hits == before
+
+
+def test_runbook_marks_every_inferred_step_and_what_is_left(tmp_path, listener):
+    base, live = setup(tmp_path, listener, FIVE_SPARE, POSTGRES_FAILED)
+    book = tmp_path / "rollback.md"
+    before = listener.hits
+    res = run(base + ["--live", str(live), "--runbook", str(book)], tmp_path, ENV)
+    assert res.returncode == 0, res.stderr
+    text = book.read_text()
+    res = run(base + ["--live", str(live), "--plan-out", str(tmp_path / "p.json")], tmp_path, ENV)
+    plan = json.loads((tmp_path / "p.json").read_text())
+    inferred = [s for w in plan["waves"] for b in w["batches"] for s in b["steps"]
+                if s.get("basis") == "I"]
+    assert text.count("# [I] inferred — verify with vendor support") == len(inferred) > 10
+    assert "restore the pre-update backup by hand" in text
+    assert "pgr is now the PostgreSQL master" in text and "python runner.py --all" in text
+    assert listener.hits == before
