@@ -92,6 +92,10 @@ def test_postgres_failure_after_db_upgrade_rolled_back_whole(tmp_path, topology)
         evts = events(reports, rb)
         assert any(e.get("action") == "promote" and e.get("status") == "ok" for e in evts)
         assert not any(e.get("wave") == "rollback_retire" for e in evts)
+        # retrying the update with the inventory unchanged would retire the new master
+        res = runner(lab, "--all", "--yes", reports=reports)
+        assert res.returncode == 2 and "pgr is the PostgreSQL master since rollback run" \
+            in res.stderr, explain(res)
         v = lab.verdict(final=True, expect_version="4.16.09")
         assert v.ok, v.violations
         st = lab.state()

@@ -182,3 +182,22 @@ def test_runbook_marks_every_inferred_step_and_what_is_left(tmp_path, listener):
     assert "restore the pre-update backup by hand" in text
     assert "pgr is now the PostgreSQL master" in text and "python runner.py --all" in text
     assert listener.hits == before
+
+
+def test_update_refuses_to_retire_a_spare_a_rollback_promoted(tmp_path, listener):
+    base, _ = setup(tmp_path, listener, FIVE_SPARE)
+    folder = tmp_path / "reports" / "20260101T000000-0011"
+    folder.mkdir(parents=True)
+    (folder / "plan.json").write_text(json.dumps({"version": 1, "target": "4.16.09",
+                                                  "mode": "rollback", "waves": []}))
+    (folder / "journal.jsonl").write_text(json.dumps(
+        {"event": "step_end", "key": "1/3/pgr/0", "wave": "rb_postgres", "host": "pgr",
+         "action": "promote", "status": "ok"}) + "\n")
+    update = base[1:]                                  # the update's own command line
+    before = listener.hits
+    res = run(update + ["--all", "--yes"], tmp_path, ENV)
+    assert res.returncode == 2, res.stderr
+    assert "pgr is the PostgreSQL master since rollback run 20260101T000000-0011" in res.stderr
+    res = run(update + ["--wave", "edge", "--yes", "--dry-run"], tmp_path, ENV)
+    assert res.returncode == 0, res.stderr             # waves without rollback_retire go on
+    assert listener.hits == before
