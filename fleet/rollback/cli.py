@@ -175,6 +175,9 @@ def main(argv: list[str]) -> int:
     if not (show or args.yes or sys.stdin.isatty()):
         raise InputError("no terminal to confirm on: pass --yes (or --dry-run to see the plan)")
     settings = load_settings(Path(args.config), Path(args.inventory) if args.inventory else None)
+    if str(settings["target_version"]) != state.FROM:
+        raise InputError(f"rollback undoes the {state.BACK} -> {state.FROM} update; this "
+                         f"config's target_version is {settings['target_version']}")
     nodes = load_inventory(settings.inventory_files)
     refuse_topology(nodes)
     scope = Scope(hosts=_names(args.hosts), components=_names(args.components), after=args.after)

@@ -68,6 +68,8 @@ REFUSALS = [
                 "m2": {"dc": "dc-1", "profiles": ["sax"], "postgres": "master"}}, ["--dry-run"],
      "no rollback for a 2-node installation"),
     ("other target", FIVE_SPARE, ["--to", "4.17.05", "--yes"], "only 4.16.09 is supported"),
+    ("config for another update", FIVE_SPARE, ["--yes", "--config", "other.yaml"],
+     "this config's target_version is 4.19.01"),
     ("unknown component", FIVE_SPARE, ["--components", "edge,kafka", "--yes"],
      "unknown component 'kafka'"),
     ("no terminal", FIVE_SPARE, [], "no terminal to confirm on"),
@@ -78,6 +80,8 @@ REFUSALS = [
 @pytest.mark.parametrize("name,hosts,args,message", REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_refused_before_any_host_is_contacted(tmp_path, listener, name, hosts, args, message):
     base, _ = setup(tmp_path, listener, hosts)
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(
+        {"user_defined": {"target_version": "4.19.01", "releases": RELEASES}}))
     before = listener.hits
     res = run(base + args, tmp_path, ENV)
     assert res.returncode == 2, res.stderr + res.stdout
