@@ -210,8 +210,10 @@ def _rollback(plan: Plan) -> list[str]:
         "- 1-node and 2-node installations have no rollback: retry the update.",
         "- Before the update wave starts, nothing needs rolling back: a failed preflight, "
         "prepare step or gate leaves the components as they were.",
-        "- The runner shows a rollback's plan without touching a host: "
-        "`python runner.py rollback --dry-run` (see its `--help`).",
+        "- The runner plans a rollback from the live versions (read-only `apigee-all "
+        "version`) and the failed run's journal, and shows it before it changes anything: "
+        "`python runner.py rollback --dry-run` or `--runbook FILE.md` (see its `--help`); "
+        "steps the spec only infers are marked and need `--accept-inferred`.",
     ]
 
 
