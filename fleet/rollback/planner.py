@@ -9,7 +9,7 @@ as a notice of what the operator must restore from backup (section 1.6, 6 Q3). R
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 from fleet.components import EDGE_JAVA, SERVICES, UPDATE_CODE
 from fleet.errors import InputError
@@ -144,8 +144,8 @@ def build_rollback(nodes: list[Node], settings: Any, live: Live, scope: Scope) -
                             + _final(ctx, changed, om if do_pg else None, do_pg, ns, os_)))
 
 
-def _node_sets(ctx: Context, states: dict[str, dict[str, str]], in_scope: Any,
-               do_pg: bool) -> _Sets:
+def _node_sets(ctx: Context, states: dict[str, dict[str, str]],
+               in_scope: Callable[[Node, str], bool], do_pg: bool) -> _Sets:
     om, os_ = ctx.role("master"), ctx.role("standby")
     sets = _Sets({}, {}, {})
     for n in ctx.updatable():

@@ -149,6 +149,8 @@ def test_inferred_steps_are_marked_in_the_dry_run_and_json_round_trips(case):
     assert text.count("inferred — verify with vendor support") == n
     again = Plan.from_json(plan.to_json())
     assert again == plan and again.digest() == plan.digest()
+    text = plan.dumps()                  # secrets by name only: prompts and silent reads
+    assert "apigeepassword=" not in text and "-u " not in text and "curl -u" not in text
     assert plan.mode == "rollback" and plan.target == "4.16.09"
 
 
