@@ -75,9 +75,9 @@ async def setup_replication(ctx: Ctx, rest: list[str]) -> int:
         raise CommandError(f"ERROR: this node ({h.address}) is not PG_STANDBY in the configuration file")
     if not pgdata_empty(h):
         raise CommandError(f"ERROR: data directory {h.pgdata} is not empty; remove its contents first")
-    m = st.pg_master()
-    if m is None or not m.up("ps"):
-        raise CommandError("ERROR: cannot connect to the PostgreSQL master")
+    m = st.by_address(conf.get("PG_MASTER", ""))          # the master the file names
+    if m is None or m.postgres != "master" or not m.up("ps"):
+        raise CommandError(f"ERROR: cannot connect to the PostgreSQL master {conf.get('PG_MASTER')}")
     if m.components["ps"].version != h.components["ps"].version:
         raise CommandError("ERROR: master and standby run different PostgreSQL major versions")
     if m.pg_data_version != m.components["ps"].version:
