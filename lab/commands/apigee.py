@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from lab.tables import PROFILES, SERVICES, TOOLS
+from lab.tables import PROFILES, SERVICES
 from lab.commands import Ctx, CommandError, command
 from lab.commands.postgres import POSTGRES_VERBS, pgdata_empty
 from lab.commands.rollback import GATEWAY, install_conflict, setup_uninstall, uninstall
