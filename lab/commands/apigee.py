@@ -6,7 +6,7 @@ import time
 
 from lab.tables import PROFILES, SERVICES
 from lab.commands import Ctx, CommandError, command
-from lab.commands.postgres import POSTGRES_VERBS, pgdata_empty
+from lab.commands.postgres import POSTGRES_VERBS, pgdata_empty, replication_source
 from lab.commands.rollback import GATEWAY, install_conflict, setup_uninstall, uninstall
 from lab.commands.update import check_pg_data, ordered, read_config, start, stop, update_components
 from lab.layout import install_apigee_stubs, write_nginx_conf, write_pgdata, write_postgres_files
@@ -223,24 +223,15 @@ async def setup_sh(ctx: Ctx) -> int:
     codes = list(PROFILES[profile])
     for c in codes:
         install_conflict(h, c, version)
-    standby = "ps" in codes and conf.get("PG_STANDBY") == h.address
-    if standby:
-        master = st.by_address(conf.get("PG_MASTER", ""))
-        if master is None or not master.up("ps") or master.postgres != "master":
-            raise CommandError(f"ERROR: PostgreSQL master {conf.get('PG_MASTER')} is not reachable")
-        if h.address not in master.pg_hba.read_text():
-            raise CommandError(f"ERROR: replication refused: pg_hba.conf on {master.address} has no "
-                               f"entry for {h.address}")
-        if master.components["ps"].version != version:
-            raise CommandError("ERROR: cannot replicate from a PostgreSQL master of another major version")
-        if not pgdata_empty(h):
-            raise CommandError(f"ERROR: pg_basebackup: directory \"{h.pgdata}\" exists but is not empty")
+    master = None
+    if "ps" in codes and conf.get("PG_STANDBY") == h.address:
+        master = replication_source(st, h, conf, version)
     elif "ps" in codes:
         check_pg_data(h, version)
     new = [c for c in codes if not h.has(c)]
     ctx.out(f"Installing profile {profile} ({', '.join(SERVICES[c] for c in codes)}) version {version}")
     await ctx.sleep("setup")
-    if standby:
+    if master is not None:
         h.postgres = h.postgres or "standby"
         h.pg_epoch, h.pg_synced, h.rows = master.pg_epoch, True, master.rows
     st.install(h, new, version)

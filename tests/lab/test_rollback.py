@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.lab.driver import api, uuid_of
-from tests.lab.rollback_driver import GROUP, Rollback
+from tests.lab.rollback_driver import Rollback
 from tests.lab.test_judgements import messages, rules
 
 OLD = "4.16.09"
