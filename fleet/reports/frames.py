@@ -280,6 +280,8 @@ def wave_rows(data: RunData) -> pd.DataFrame:
     rows = []
     for wi, wave in enumerate(data.plan.get("waves", [])):
         mine = df[df["wave_index"] == wi] if not df.empty else df
+        if data.attempt is not None and mine.empty:
+            continue                   # an attempt's page: a wave earlier attempts completed
         counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
         now: dict[Any, int] = (mine[mine["latest"]]["status"].value_counts().to_dict()
                                if not mine.empty else {})

@@ -190,3 +190,27 @@ def test_a_killed_attempt_stays_in_the_report_of_the_resumed_run(tmp_path):
     assert (again["status"], again["latest"]) == ("ok", "True")
     page = (folder / "report.html").read_text()
     assert "INTERRUPTED: m1 — update (wave ldap" in page and "Completed after 2 attempts" in page
+
+
+def test_each_attempt_keeps_its_own_report_and_the_combined_one_shows_both(resumed):
+    first, folder = resumed.first, resumed.folder
+    # the resume did not overwrite the failed attempt's page
+    assert (folder / "attempt-1.html").read_bytes() == (first / "attempt-1.html").read_bytes()
+    one = (folder / "attempt-1.html").read_text()
+    two = (folder / "attempt-2.html").read_text()
+    whole = (folder / "report.html").read_text()
+    assert "FAILED (attempt 1)" in one and "FAILED: m2 — update (wave cs_zk" in one
+    assert "Completed (attempt 2, a resume)" in two and "done by earlier attempts" in two
+    assert "FAILED: m2" not in two                     # attempt 2 had no failure of its own
+    assert "Completed after 2 attempts" in whole
+    attempts = whole[whole.index(">Attempts<"):whole.index("id='waves'")]
+    assert attempts.count("<tr>") == 3 and ">failed<" in attempts and ">ok<" in attempts
+    # each page links the others; the failed attempt's page knows of the resume now
+    for page in (whole, two, (folder / "attempt-1.html").read_text()):
+        links = set(re.findall(r"href='([^']+)'", page))
+        assert links and links <= {"report.html", "attempt-1.html", "attempt-2.html"}
+    assert "attempt-2.html" in whole and "report.html" in two
+    steps = _rows(folder)
+    # attempt 2's page lists attempt 2's steps only: cs_zk on m2 again, none of prepare
+    assert "prepare: " not in two and "prepare: " in one
+    assert set(steps[steps["attempt"] == "2"]["wave"]) >= {"cs_zk", "validate"}
