@@ -32,7 +32,7 @@ overflow:auto;font-size:.8em}
 details{margin:.3em 0} summary{cursor:pointer;font-weight:600}
 .live{background:#e8f0fe;border:1px solid #1a73e8}
 .wide{max-width:100%;overflow-x:auto} table{max-width:100%}
-td{overflow-wrap:anywhere} code{overflow-wrap:anywhere}
+td{overflow-wrap:break-word} code{overflow-wrap:anywhere}
 .item{display:inline-block;white-space:nowrap;margin:0 .25em .15em 0;padding:0 .3em;
 background:#f1f3f4;border-radius:3px}
 .swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;

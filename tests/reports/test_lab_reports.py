@@ -146,6 +146,17 @@ def test_the_audit_of_a_half_updated_lab_flags_exactly_what_is_behind(tmp_path):
     page = (folder / "report.html").read_text()
     assert "unreachable: m5" in page and "Rollback standby" in page
     assert "pgr" in page[page.index("id='standby'"):page.index("id='hosts'")]
+    # each host once per table: findings one row per host and kind, no section repeating
+    # another (the audit used to list the hosts behind three times)
+    assert "Hosts not at target" not in page and "Components not running" not in page
+    findings = page[page.index("id='findings'"):page.index("id='versions'")]
+    assert findings.count("<td>not at target</td>") == 4               # m1, m2, m3, m4
+    pairs = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", findings)
+    assert len(pairs) == len(set(pairs)) == 7, pairs
+    for part, end in (("versions", "id='standby'"), ("hosts", "id='history'")):
+        table = page[page.index(f"id='{part}'"):page.index(end)]
+        for h in ("m1", "m2", "m3", "m4"):
+            assert len(re.findall(rf"<t[dh]>{h}(<|</t[dh]>)", table)) == 1, (part, h)
 
 
 def test_a_killed_attempt_stays_in_the_report_of_the_resumed_run(tmp_path):
