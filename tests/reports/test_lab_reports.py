@@ -216,7 +216,7 @@ def test_each_attempt_keeps_its_own_report_and_the_combined_one_shows_both(resum
     assert "Completed after 2 attempts" in whole
     attempts = whole[whole.index(">Attempts<"):whole.index("id='waves'")]
     assert attempts.count("<tr>") == 3 and ">failed<" in attempts and ">ok<" in attempts
-    # each page links the others; the failed attempt's page knows of the resume now
+    # the pages link each other (the failed attempt's page, kept as written, links the whole run)
     for page in (whole, two, (folder / "attempt-1.html").read_text()):
         links = set(re.findall(r"href='([^']+)'", page))
         assert links and links <= {"report.html", "attempt-1.html", "attempt-2.html"}
