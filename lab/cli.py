@@ -84,7 +84,7 @@ def serve(a: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(server.run())
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: server.stopping and server.stopping.set())
+            loop.add_signal_handler(sig, lambda: server.stopping.set() if server.stopping else None)
         await task
 
     asyncio.run(main())

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from lab.state import Server
@@ -94,6 +95,7 @@ class Api:
                     headers[k.strip().lower()] = v.strip()
                 n = int(headers.get("content-length", "0") or 0)
                 body = (await reader.readexactly(n)).decode() if n else ""
+                payload: Any
                 if not self._authorized(headers):
                     code, payload = 401, {"code": "security.Unauthorized", "message": "Unauthorized"}
                 else:
@@ -118,12 +120,12 @@ async def start(lab: "LabServer", fallback_address: str) -> tuple[str, list[asyn
     servers: list[asyncio.AbstractServer] = []
     url = None
     for h in lab.state.hosts.values():
-        binds = [(8080, None)] if h.has("ms") else []
+        binds: list[tuple[int, tuple[str, str] | None]] = [(8080, None)] if h.has("ms") else []
         binds += [(port, (h.name, code)) for code, port in SELF_PORTS.items() if code in h.planned]
         for port, self_of in binds:
             try:
                 srv = await asyncio.start_server(
-                    lambda r, w, so=self_of: api.handle(r, w, so), h.address, port, reuse_address=True)
+                    functools.partial(api.handle, self_of=self_of), h.address, port, reuse_address=True)
             except OSError as exc:
                 lab.log(f"management API: cannot bind {h.address}:{port}: {exc}")
                 continue

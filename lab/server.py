@@ -14,7 +14,7 @@ import signal
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from lab import access as access_mod
 from lab import faults as faults_mod
@@ -49,7 +49,7 @@ class LabServer:
         self.lb_address = self.prefix + "3"
         self.mirror_host = f"{self.prefix}4:3939"
         self.state = LabState({}, layout.new_secrets(), self.speed, probe=probe)
-        for spec, addr in zip(specs, addrs):
+        for spec, addr in zip(specs, addrs, strict=True):
             self.state.hosts[spec.name] = self._host(spec, addr)
         seed(self.state)
         self.faults = faults_mod.Faults()
@@ -298,6 +298,7 @@ class LabServer:
                 self.state.probe = bool(msg["on"])
                 return {"ok": True}
             if what == "stop":
+                assert self.stopping is not None      # set in run() before any control call
                 asyncio.get_running_loop().call_later(0.05, self.stopping.set)
                 return {"ok": True}
             return {"error": f"unknown control {what!r}"}
@@ -319,7 +320,9 @@ class LabServer:
     def set_state(self, a: dict[str, Any]) -> None:
         """Test helpers: queue messages, versions, component states, SELinux, probe."""
         st = self.state
-        h = st.hosts.get(a.get("host", ""))
+        h = cast(HostState, st.hosts.get(a.get("host", "")))   # None only with the global keys
+        if h is None and not a.keys() <= {"host", "producing", "reset_probe"}:
+            raise ValueError(f"unknown host {a.get('host')!r}")
         if "queue" in a:
             st.produced += int(a["queue"])
             h.queue += int(a["queue"])

@@ -79,7 +79,7 @@ def _matrix_html(m: pd.DataFrame, comps_df: pd.DataFrame, standby: set[str]) -> 
         return html.fragment("<p class='meta'>no version could be read</p>")
     hosts = [c for c in m.columns if c != "component"]
     comps = list(m["component"])
-    by_host = {h: dict(zip(comps, m[h])) for h in hosts}
+    by_host = {h: dict(zip(comps, m[h], strict=True)) for h in hosts}
     ok = {(r.host, r.component) for r in comps_df.itertuples() if r.at_target is True}
 
     def cls(host: str, v: str, comp: str = "") -> str:
@@ -141,7 +141,7 @@ def _standby(standby: pd.DataFrame, comps: pd.DataFrame) -> pd.DataFrame:
         rows.append({"host": h["host"], "state": h["state"],
                      "components": " ".join(mine["component"]),
                      "versions": " ".join(f"{c}={v}" for c, v in
-                                          zip(mine["component"], mine["version"]) if v),
+                                          zip(mine["component"], mine["version"], strict=True) if v),
                      "not_running": " ".join(mine[mine["running"] == False]["component"]),  # noqa: E712
                      "error": h["error"]})
     return pd.DataFrame(rows)

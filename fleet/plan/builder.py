@@ -89,7 +89,7 @@ def build_plan(nodes: list[Node], settings: Settings, zero_downtime: bool = Fals
                          f"{len(ctx.updatable())} (procedure.md section 5)")
     ui_wave = roles.ui(ctx)
     pg_names = {n.name for n in roles.edge_pg_nodes(ctx)}
-    ui_late = bool(ui_wave) and any(h in pg_names for h in ui_wave.hosts())
+    ui_late = ui_wave is not None and any(h in pg_names for h in ui_wave.hosts())
     waves: list[Wave | None] = [
         prepare.preflight(ctx), postgres.rollback_add(ctx), prepare.prepare(ctx),
         datastore.cs_zk(ctx), datastore.qpid(ctx), roles.ldap(ctx), roles.edge(ctx),

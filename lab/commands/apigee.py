@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from lab.tables import PROFILES, SERVICES, TOOLS
+from lab.tables import PROFILES, SERVICES
 from lab.commands import Ctx, CommandError, command
 from lab.commands.postgres import POSTGRES_VERBS
 from lab.commands.update import ordered, read_config, start, stop, update_components

@@ -14,6 +14,8 @@ from tests.reports.browser import CHROMIUM, render
 from tests.reports.lablib import ROOT
 from tests.reports.shots import PAGES, lab_runs, look
 
+pytestmark = pytest.mark.lab       # starts a lab or a browser (tests/conftest.py)
+
 OUT = ROOT / "test-output"
 
 

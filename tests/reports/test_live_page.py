@@ -14,6 +14,8 @@ import pytest
 
 from tests.reports.lablib import ROOT
 
+pytestmark = pytest.mark.lab       # starts a lab or a browser (tests/conftest.py)
+
 lab_module = pytest.importorskip("lab")
 
 REFRESH = re.compile(r'<meta http-equiv="refresh" content="(\d+)">')
