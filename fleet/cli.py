@@ -10,6 +10,7 @@ from typing import Any
 from fleet import TARGET_VERSION, signals
 from fleet.errors import InputError
 from fleet.plan import WAVE_HELP, WAVE_NAMES, Selection, build_plan, select
+from fleet.plan.holds import HoldOptions, apply_holds
 from fleet.plan.render import estimate_line, render_table
 
 EPILOG = "waves, in order:\n" + "\n".join(f"  {w:<16} {WAVE_HELP[w]}" for w in WAVE_NAMES) + """
@@ -22,13 +23,20 @@ outside the repository (--secrets or user_defined.secrets_file).
 
 other commands:
   python runner.py audit --help     versions and states of every host, as a report
+  python runner.py rollback --help  back to 4.16.09 after a failed update (rollback.md)
   python runner.py region --help    Apigee X: add or remove a runtime region
   python runner.py facts --help     what the runner reads from a command's output (JSON)
+Every run prints its id, its folder (reports/RUN_ID/: journal, reports, hosts/HOST.log with
+every step's whole output) and the complete command that resumes it.
 Ctrl-C, SIGTERM or SIGHUP: no new step starts; steps already running are let finish, then
-the reports are written (the signal again: stop waiting). Resume with --resume RUN_ID.
+the reports are written (the signal again: stop waiting); the resume command is printed.
+Hold points (--pause-after, --pause-each-wave, --canary): when the batch before one is done
+the run asks on the terminal whether to go on (y/N; --yes does not answer it). Without a
+terminal, or on N, it ends with status 3 and prints the command that continues it; --resume
+goes on past the hold without asking again.
 exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input (nothing
 touched) or another run holds the installation (--break-lock only after a crashed run),
-130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
+3 stopped at a hold point (--resume continues), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,6 +66,13 @@ def parser() -> argparse.ArgumentParser:
     where = p.add_argument_group("where")
     where.add_argument("--dc", action="append", metavar="DC", help="only hosts of this data centre")
     where.add_argument("--hosts", action="append", metavar="A,B", help="only these hosts")
+    hold = p.add_argument_group("hold points (the run stops and asks; --resume continues)")
+    hold.add_argument("--pause-after", action="append", metavar="WAVE[,WAVE]",
+                      help="hold after these waves (repeatable or comma list)")
+    hold.add_argument("--pause-each-wave", action="store_true", help="hold after every wave but the last")
+    hold.add_argument("--canary", metavar="HOST",
+                      help="in each role wave HOST takes part in, run it on HOST alone first, "
+                           "hold, then the rest (HOST must be one the wave may start with)")
     how = p.add_argument_group("how")
     how.add_argument("--zero-downtime", action="store_true",
                      help="rolling update: quorum-safe datastore batches, routers and MPs "
@@ -135,6 +150,10 @@ def update_main(argv: list[str]) -> int:
     else:
         sel, zero = _selection(args), args.zero_downtime
     plan = select(build_plan(nodes, settings, zero), nodes, sel)
+    from fleet.run.holds import hold_options
+    args.holds = hold_options(args, settings, HoldOptions(
+        _names(args.pause_after), args.pause_each_wave, args.canary))
+    plan = apply_holds(plan, args.holds)
     if args.plan_out:
         try:
             Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
@@ -165,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["facts"]:
             from fleet.facts.cli import main as facts_main
             return facts_main(argv[1:])
+        if argv[:1] == ["rollback"]:
+            from fleet.rollback.cli import main as rollback_main
+            return rollback_main(argv[1:])
         if argv[:1] == ["audit"]:
             from fleet.audit import main as audit_main
             return audit_main(argv[1:])
@@ -173,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"interrupted ({signals.name(exc)}): see the run folder; resume with --resume RUN_ID",
+        command = getattr(exc, "resume_command", None)
+        print(f"interrupted ({signals.name(exc)}): "
+              + (f"resume with: {command}" if command else "no run was started, nothing to resume"),
               file=sys.stderr)
         return signals.exit_status(exc)

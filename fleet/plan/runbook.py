@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Batch, Node, Plan, Step, Wave
-from fleet.plan.builder import WAVE_HELP
+from fleet.plan.waves import WAVE_HELP
 from fleet.plan.checks import HINTS
 from fleet.plan.estimate import Estimate, clock
 from fleet.plan.render import estimate_line

@@ -12,8 +12,10 @@ import pandas as pd
 from fleet.plan.estimate import clock
 from fleet.reports import html
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
-                                  host_rows, iso, load_run, wave_rows)
+                                  host_rows, iso, load_run, plan_steps, wave_rows)
 from fleet.reports.timeline import render_png
+from fleet.run.hostlog import HOSTS_DIR
+from fleet.run.identity import held_at, resume_hint
 
 STEP_VIEW = ["attempt", "batch", "host", "action", "status", "start", "duration_s",
              "exit_status", "error"]
@@ -52,7 +54,10 @@ def _headline(data: RunData) -> tuple[str, str]:
     outcome = data.outcome
     # Region runs continue by running the same command again: every step checks first.
     again = ("run the same `python runner.py region ...` command again"
-             if _is_region(data) else f"python runner.py --resume {data.run_id}")
+             if _is_region(data) else resume_hint(data.events) or f"python runner.py --resume {data.run_id}")
+    held = held_at(data.events)
+    if held:
+        return "warn", f"HELD after {held}{tries}{took}: {counts}. To go on: {again}"
     if outcome == OK and not n[NOT_RUN]:
         return "ok", f"Completed{tries}{took}: {counts}."
     if outcome == OK:
@@ -90,9 +95,32 @@ def _failures(data: RunData) -> list[str]:
         parts.append(html.fragment(
             "<div class='failure'><p><b>{{ h }}</b><br>{{ rc }}{{ err }}</p>"
             "<p class='meta'>command: <code>{{ cmd }}</code></p>"
-            "{% if out %}<pre>{{ out }}</pre>{% endif %}</div>",
-            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or ""))
+            "{% if out %}<pre>{{ out }}</pre>{% endif %}"
+            "{% if log %}<p class='meta'>whole output: <a href='{{ log }}'>{{ log }}</a></p>{% endif %}"
+            "</div>",
+            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or "",
+            log=_host_log(data, r["host"])))
     return parts
+
+
+def _inferred(data: RunData) -> list[str]:
+    """Rollback plans: the steps rollback.md marks inferred, with how each ended."""
+    keys = {p["key"] for p in plan_steps(data.plan) if p.get("basis") == "I"}
+    if not keys:
+        return []
+    s = data.steps
+    mine = s[s["key"].isin(keys)] if not s.empty else s
+    return [html.heading("Inferred steps — verify with vendor support", "inferred"),
+            html.fragment("<p>{{ n }} step(s) of this plan rest on an inference of "
+                          "rollback.md [I], not on vendor text (docs/rollback-commands.md).</p>",
+                          n=len(keys)),
+            html.table(_steps_view(mine))]
+
+
+def _host_log(data: RunData, host: str) -> str:
+    """The host's whole-output log, relative to the report, if the run wrote one."""
+    rel = f"{HOSTS_DIR}/{host}.log"
+    return rel if (Path(data.folder) / rel).exists() else ""
 
 
 def _attempts(data: RunData) -> str:
@@ -116,6 +144,7 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
                            w=len(waves), e=plan.get("endpoint"), est=_estimated(data)),
              html.banner(kind, text)]
     parts += _failures(data)
+    parts += _inferred(data)
     parts += [html.heading("Timeline", "timeline-section"),
               html.png_img(png, f"timeline of run {data.run_id}: one row per host")]
     parts += [html.heading("Attempts"), _attempts(data)]
@@ -136,5 +165,6 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",
                                f=str(data.folder)))
-    kind_name = "Apigee X region run" if _is_region(data) else "Edge update run"
+    kind_name = ("Apigee X region run" if _is_region(data) else
+                 "Edge rollback run" if plan.get("mode") == "rollback" else "Edge update run")
     return html.page(f"{kind_name} {data.run_id}", parts)

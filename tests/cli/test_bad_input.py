@@ -3,44 +3,14 @@ and no connection to any host (a listener on the inventory's address counts atte
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Listener:
-    """A TCP port standing in for every host's SSH: it only counts connections."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
-        self.port = self.sock.getsockname()[1]
-        self.hits = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.hits += 1
-            conn.close()
-
-
-@pytest.fixture(scope="module")
-def listener():
-    lst = Listener()
-    yield lst
-    lst.sock.close()
 
 
 FIVE = {
@@ -115,6 +85,16 @@ CASES = [
     ("two choices", FIVE, ["--all", "--wave", "qpid"], None, "choose one of"),
     ("no terminal", FIVE, ["--all"], None, "no terminal to confirm on: pass --yes"),
     ("unknown flag", FIVE, ["--al"], None, "unrecognized arguments"),
+    ("pause after unknown wave", FIVE, ["--all", "--yes", "--pause-after", "cs_zk,edgy"], None,
+     "--pause-after edgy: unknown wave"),
+    ("pause after a wave not run", FIVE, ["--wave", "qpid", "--yes", "--pause-after", "edge"],
+     None, "--pause-after edge: not a wave of this run"),
+    ("canary not selected", FIVE, ["--wave", "cs_zk", "--yes", "--dc", "dc-1", "--canary", "m5"],
+     None, "--canary m5: not a host of this run"),
+    ("canary that cannot go first", FIVE, ["--all", "--yes", "--canary", "m3"], None,
+     "--canary m3: in wave edge it goes in batch 4, after m1"),
+    ("canary alone in its waves", FIVE, ["--wave", "ldap", "--yes", "--canary", "m1"], None,
+     "no wave of this run updates m1 together with other hosts"),
 ]
 
 

@@ -12,7 +12,7 @@ from fleet.model import Batch, Plan, Wave
 from fleet.plan.estimate import clock, estimate
 from fleet.plan.runbook import render_runbook
 from fleet.settings import default_settings
-from tests.cli.test_bad_input import FIVE, config, listener, run, write_inventory  # noqa: F401
+from tests.cli.test_bad_input import FIVE, config, run, write_inventory
 from tests.plans.summary import nodes_of, plan_of
 
 CASES = Path(__file__).resolve().parents[1] / "plans" / "cases"

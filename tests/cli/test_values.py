@@ -15,7 +15,7 @@ from fleet.model import Node
 from fleet.plan import build_plan
 from fleet.secrets import Secrets
 from fleet.settings import default_settings
-from tests.cli.test_bad_input import FIVE, config, listener, run, write_inventory  # noqa: F401
+from tests.cli.test_bad_input import FIVE, config, run, write_inventory
 
 ENV = {"FLEET_REPO_USER": "u", "FLEET_REPO_PASSWORD": "pw", "FLEET_ADMIN_EMAIL": "a@b",
        "FLEET_ADMIN_PASSWORD": "apw"}
@@ -180,6 +180,9 @@ def test_masking_whole_values_only():
     text = "/opt/apigee/apigee-service password user=apigee apigee:pw@host " + "x" * 25
     assert s.mask(text) == ("/opt/apigee/apigee-service password user=******** "
                             "********:********@host ********xxxxx")
+    # a URL's user, as yum prints the repository it cannot reach
+    assert s.mask("https://apigee:pw@software.apigee.com/apigee/x") == \
+        "https://********:********@software.apigee.com/apigee/x"
 
 
 def test_plan_files_are_never_masked(tmp_path, listener):
