@@ -46,6 +46,9 @@ def test_history_of_the_installation_refines_the_estimate_and_resume_counts_done
         assert total
         first_wave = next(line for line in res.stdout.splitlines() if "] wave 1/" in line)
         assert f"{len(done)}/{total.group(1)} steps" in first_wave, first_wave
+        # the report gives the first attempt's estimate beside the outcome
+        page = (reports / run_id / "report.html").read_text()
+        assert "estimated window " in page
 
         # now every action has lab history for this installation: the whole plan in seconds
         res = runner(lab, "--dry-run", reports=reports)
