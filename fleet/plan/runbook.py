@@ -210,10 +210,13 @@ def _rollback(plan: Plan) -> list[str]:
            "`rollback_retire`, after every update wave succeeded)." if spare else
            " (this plan has no spare standby: no master/standby pair, or not selected)."),
         "- 1-node and 2-node installations have no rollback: retry the update.",
-        "- Before the update wave starts, nothing needs rolling back: a failed preflight, "
-        "prepare step or gate leaves the components as they were.",
-        "- The runner shows a rollback's plan without touching a host: "
-        "`python runner.py rollback --dry-run` (see its `--help`).",
+        "- Before the first update wave (`cs_zk`) nothing needs rolling back: a failed "
+        "preflight, prepare step or gate leaves the components as they were.",
+        "- The runner builds the rollback's plan from the live versions and this run's journal "
+        "and shows it without changing anything: `python runner.py rollback --components "
+        "COMPONENT --dry-run` (only what failed, as the vendor advises) or "
+        "`python runner.py rollback --dry-run` (the whole installation); its exact commands "
+        "are listed in `docs/rollback-commands.md`.",
     ]
 
 
