@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fleet.errors import InputError
 from fleet.plan.holds import HoldOptions
@@ -56,7 +57,7 @@ class HoldKeeper:
         self.tty = sys.stdin.isatty() if tty is None else tty
 
     def __call__(self, wi: int, bi: int, wave: str, why: str) -> bool:
-        where = dict(wave=wave, wave_index=wi, batch=bi, reason=why)
+        where = {"wave": wave, "wave_index": wi, "batch": bi, "reason": why}
         self.journal.event("hold", **where)
         if (wi, bi) in self.passed:
             self.journal.event("hold_end", answer="resumed", **where)

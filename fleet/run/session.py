@@ -140,7 +140,8 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                       selection=sel.to_json(), leases=leased, break_lock=args.break_lock,
                       argv=[secrets.mask(a) for a in sys.argv[1:]], holds=args.holds.to_json(),
                       resume_command=args.resume_command)
-        print(banner(run_id, journal.folder, args.resume_command, journal.attempt), flush=True)
+        print(banner(run_id, journal.folder, args.resume_command, journal.attempt, plan.holds()),
+              flush=True)
         reports = ReportWriter(journal)
         progress = make_progress(plan)
         logs = HostLogs(journal.folder, run_id, journal.attempt, secrets)

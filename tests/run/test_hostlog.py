@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import ClassVar
 
 from fleet.run.holds import HoldKeeper
 from fleet.run.hostlog import HostLogs, tail
@@ -43,7 +44,7 @@ def test_a_step_in_the_host_log_whole_delimited_and_masked(tmp_path: Path):
 
 class _Progress:
     class live:
-        calls: list[str] = []
+        calls: ClassVar[list[str]] = []
 
         @classmethod
         def stop(cls) -> None:
