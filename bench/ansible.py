@@ -179,7 +179,7 @@ def playbook(plan: dict[str, Any], serial: bool, secrets: dict[str, str]) -> lis
         undo = {h: [[Unsafe(u["command"]) for u in (s.get("on_failure") or [])] for s in chain]
                 for h, chain in p["chains"].items()}
         tasks = []
-        for g, members in groups.items():
+        for members in groups.values():
             tasks += _tasks(p["chains"][members[0]], members, hosts, "c")
         labels = p["labels"][0] + (f" … ({len(p['labels'])} batches)" if len(p["labels"]) > 1 else "")
         play: dict[str, Any] = {"name": f"{n}. {p['wave']}: {labels}", "hosts": ",".join(hosts),

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from lab import analytics
 from lab.state import Server
 from lab.tables import SERVER_TYPES
 
@@ -46,6 +48,8 @@ class Api:
         url = urlsplit(target)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         parts = [p for p in url.path.split("/") if p]
+        if parts[:3] == ["v1", "analytics", "groups"] and self_of is None:
+            return analytics.route(st, method, parts[3:], q)
         if parts[:2] != ["v1", "servers"]:
             return 404, {"code": "messaging.adaptors.http.flow.NotFound", "message": "not found"}
         if len(parts) == 2 and method == "GET":
@@ -76,6 +80,12 @@ class Api:
                 s.reachable = form["reachable"].lower() == "true"
             return 200, server_json(self.lab, s)
         if method == "DELETE":
+            h = st.hosts[s.host]
+            if s.code == "pg" and h.postgres == "master" and st.switch and st.switch["master"] == h.name:
+                st.violate(17, h.name, "the promoted spare (now the PostgreSQL master) deregistered "
+                                       "after the rollback: 'retire the rollback standby' run on it")
+            if s.code == "pg" and h.postgres == "rollback_standby":
+                h.spare_retired = True
             s.registered = False
             return 200, server_json(self.lab, s)
         return 405, {"message": "method not allowed"}
@@ -94,6 +104,7 @@ class Api:
                     headers[k.strip().lower()] = v.strip()
                 n = int(headers.get("content-length", "0") or 0)
                 body = (await reader.readexactly(n)).decode() if n else ""
+                payload: Any
                 if not self._authorized(headers):
                     code, payload = 401, {"code": "security.Unauthorized", "message": "Unauthorized"}
                 else:
@@ -118,12 +129,12 @@ async def start(lab: "LabServer", fallback_address: str) -> tuple[str, list[asyn
     servers: list[asyncio.AbstractServer] = []
     url = None
     for h in lab.state.hosts.values():
-        binds = [(8080, None)] if h.has("ms") else []
+        binds: list[tuple[int, tuple[str, str] | None]] = [(8080, None)] if h.has("ms") else []
         binds += [(port, (h.name, code)) for code, port in SELF_PORTS.items() if code in h.planned]
         for port, self_of in binds:
             try:
                 srv = await asyncio.start_server(
-                    lambda r, w, so=self_of: api.handle(r, w, so), h.address, port, reuse_address=True)
+                    functools.partial(api.handle, self_of=self_of), h.address, port, reuse_address=True)
             except OSError as exc:
                 lab.log(f"management API: cannot bind {h.address}:{port}: {exc}")
                 continue

@@ -99,7 +99,7 @@ async def start_host(lab: "LabServer", h: HostState, port: int) -> asyncio.subpr
             return proc
         except OSError:
             if proc.returncode is not None:
-                raise RuntimeError(f"sshd for {h.name} exited with {proc.returncode}; see lab.log")
+                raise RuntimeError(f"sshd for {h.name} exited with {proc.returncode}; see lab.log") from None
             await asyncio.sleep(0.05)
     raise RuntimeError(f"sshd for {h.name} did not start listening")
 

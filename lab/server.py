@@ -14,9 +14,10 @@ import signal
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from lab import access as access_mod
+from lab import analytics
 from lab import faults as faults_mod
 from lab import judge, layout, mgmt_api, ssh, topologies
 from lab.access import Access
@@ -49,7 +50,7 @@ class LabServer:
         self.lb_address = self.prefix + "3"
         self.mirror_host = f"{self.prefix}4:3939"
         self.state = LabState({}, layout.new_secrets(), self.speed, probe=probe)
-        for spec, addr in zip(specs, addrs):
+        for spec, addr in zip(specs, addrs, strict=True):
             self.state.hosts[spec.name] = self._host(spec, addr)
         seed(self.state)
         self.faults = faults_mod.Faults()
@@ -94,6 +95,7 @@ class LabServer:
                 st.register(h, c)
             (self.directory / "hosts" / h.name).mkdir(parents=True, exist_ok=True)
             self.keys[h.name] = layout.host_key(self.directory / "hosts" / h.name / "ssh_host_ed25519_key")
+        analytics.build(st)
         agent_srv = await asyncio.start_unix_server(self.handle_agent, "\0" + self.sock[1:])
         key_file = None
         if self.access.ssh_keys:
@@ -283,7 +285,8 @@ class LabServer:
             if what == "ping":
                 return {"ok": True}
             if what == "verdict":
-                return {"verdict": (await judge.verdict(self, bool(msg.get("final")))).to_json()}
+                return {"verdict": (await judge.verdict(self, bool(msg.get("final")),
+                                                        msg.get("expect_version") or TARGET)).to_json()}
             if what == "state":
                 return {"state": dict(self.state.snapshot(), faults=[f.to_json() for f in self.faults.items])}
             if what == "fault":
@@ -301,6 +304,7 @@ class LabServer:
                 self.state.probe = bool(msg["on"])
                 return {"ok": True}
             if what == "stop":
+                assert self.stopping is not None      # set in run() before any control call
                 asyncio.get_running_loop().call_later(0.05, self.stopping.set)
                 return {"ok": True}
             return {"error": f"unknown control {what!r}"}
@@ -322,7 +326,9 @@ class LabServer:
     def set_state(self, a: dict[str, Any]) -> None:
         """Test helpers: queue messages, versions, component states, SELinux, probe."""
         st = self.state
-        h = st.hosts.get(a.get("host", ""))
+        h = cast(HostState, st.hosts.get(a.get("host", "")))   # None only with the global keys
+        if h is None and not a.keys() <= {"host", "producing", "reset_probe"}:
+            raise ValueError(f"unknown host {a.get('host')!r}")
         if "queue" in a:
             st.produced += int(a["queue"])
             h.queue += int(a["queue"])

@@ -129,12 +129,15 @@ async def _shell(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProc
 
 async def _exec(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProcess) -> None:
     env = host_env(lab.directory, h, lab.access.prompt)
-    lab.state.exec_lines.append((h.name, process.command))
+    command = process.command or ""
+    lab.state.exec_lines.append((h.name, command))
     proc = await asyncio.create_subprocess_exec(
-        "bash", "--noprofile", "--norc", "-c", process.command, stdin=asyncio.subprocess.PIPE,
+        "bash", "--noprofile", "--norc", "-c", command, stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=env["HOME"],
         start_new_session=True)
     lab.children.add(proc.pid)
+    stdin, stdout, stderr = proc.stdin, proc.stdout, proc.stderr
+    assert stdin and stdout and stderr      # all three are PIPEs above
 
     async def pump_out(src: asyncio.StreamReader, dst: asyncssh.SSHWriter) -> None:
         while data := await src.read(65536):
@@ -143,16 +146,16 @@ async def _exec(lab: "LabServer", h: HostState, process: asyncssh.SSHServerProce
     async def pump_in() -> None:
         try:
             while data := await process.stdin.read(65536):
-                proc.stdin.write(data)
-                await proc.stdin.drain()
+                stdin.write(data)
+                await stdin.drain()
         except (asyncssh.Error, OSError, asyncio.CancelledError):
             pass
         try:
-            proc.stdin.close()
+            stdin.close()
         except OSError:
             pass
 
-    outs = asyncio.gather(pump_out(proc.stdout, process.stdout), pump_out(proc.stderr, process.stderr))
+    outs = asyncio.gather(pump_out(stdout, process.stdout), pump_out(stderr, process.stderr))
     inp = asyncio.ensure_future(pump_in())
     closed = asyncio.ensure_future(process.wait_closed())
     done = asyncio.ensure_future(proc.wait())

@@ -48,7 +48,7 @@ class HostSpec:
 
 
 # name -> list of (profiles, postgres role, dc) per machine, in vendor order.
-_DOC: dict[str, list[tuple[list[str], str | None, str]]] = {
+_DOC: dict[str, list[tuple[list[str], Any, str]]] = {     # Any: str | None
     "1-node": [(["aio"], "master", "dc-1")],
     "2-node": [(["sa"], None, "dc-1"), (["sax"], "master", "dc-1")],
     "5-node": [(["ds", "ms"], None, "dc-1"), (["ds", "rmp"], None, "dc-1"),

@@ -175,12 +175,12 @@ def execute(task: Task, ctx: ChainContext, step: Step, key: str = "") -> tuple[i
         return 0, ""
     if step.kind == HTTP and step.request:
         try:
-            res = call(step.request, subst(step.request.url), ctx.secrets["admin_email"],
+            api = call(step.request, subst(step.request.url), ctx.secrets["admin_email"],
                        ctx.secrets["admin_password"], step.timeout)
         except ApiError as exc:
             raise StepFailed(str(exc)) from None
-        host_vars.update(res.stored)
-        return res.status, res.output
+        host_vars.update(api.stored)
+        return api.status, api.output
     command = subst(step.command)
     if step.kind == POLL:
         res = _poll(task, ctx, step, command)

@@ -146,7 +146,7 @@ def host_rows(target: str, comps: pd.DataFrame, nodes: list[Node],
         r = readings.get(n.name) or Reading(n.name, error="not asked")
         mine = comps[comps["host"] == n.name] if not comps.empty else comps
         listed = mine[mine["version"] != ""] if not mine.empty else mine
-        behind = [c for c, ok in zip(listed["component"], listed["at_target"]) if ok is not True] \
+        behind = [c for c, ok in zip(listed["component"], listed["at_target"], strict=True) if ok is not True] \
             if not listed.empty else []
         down = list(mine[mine["running"] == False]["component"]) if not mine.empty else []  # noqa: E712
         if r.error:

@@ -71,7 +71,7 @@ def parse(text: str) -> dict[str, Any]:
     queues, dead, waiting = [], [], []
     for r in rows(text):
         try:
-            q = {"name": r["queue"], "msg": number(r["msg"]), "consumers": number(r["cons"])}
+            q: dict[str, Any] = {"name": r["queue"], "msg": number(r["msg"]), "consumers": number(r["cons"])}
         except (KeyError, ValueError) as exc:
             raise ValueError(f"cannot read the row of {r.get('queue')!r}: {exc}") from None
         queues.append(q)

@@ -38,7 +38,7 @@ def parse(text: str) -> dict[str, Any]:
 def resolve(name: str) -> set[str]:
     """The IPv4/IPv6 addresses of a host name (empty when it does not resolve)."""
     try:
-        return {a[4][0] for a in socket.getaddrinfo(name, None)}
+        return {str(a[4][0]) for a in socket.getaddrinfo(name, None)}
     except (OSError, UnicodeError):
         return set()
 

@@ -68,7 +68,7 @@ def qpid(ctx: Context) -> Wave | None:
     batches: list[Batch] = []
     for i in range(rounds):
         chains = []
-        for dc, nodes in by_dc.items():
+        for nodes in by_dc.values():
             if i >= len(nodes):
                 continue
             n = nodes[i]

@@ -15,7 +15,7 @@ from typing import Any
 
 from fleet.errors import InputError
 from fleet.model import Batch, Plan, Wave
-from fleet.plan.builder import WAVE_NAMES
+from fleet.plan.waves import WAVE_NAMES
 
 # Waves that update one role host by host, where one host can go first on its own. Not the
 # read-only or preparing waves, and not the PostgreSQL waves whose steps span the pair.

@@ -70,7 +70,7 @@ class RetryPolicy:
         def stop(rs: RetryCallState) -> bool:
             exc = rs.outcome.exception() if rs.outcome else None
             if exc is not None and retry_kind(exc) == "lock":
-                return rs.seconds_since_start >= limit
+                return (rs.seconds_since_start or 0.0) >= limit
             return rs.attempt_number >= self.attempts
 
         def before_sleep(rs: RetryCallState) -> None:

@@ -219,7 +219,7 @@ def plan_remove(inp: RegionInputs, st: OrgState, op_timeout: float = 3600.0,
     for r in inp.regions:
         chain: list[Step] = []
         inst = urls.instance(inp.org, r.instance)
-        for env, att in sorted(st.attachments.get(r.instance, {}).items()):
+        for _env, att in sorted(st.attachments.get(r.instance, {}).items()):
             chain.append(s.http(r.location, "detach_env", "DELETE", f"{inst}/attachments/{att}",
                                 until="operation_done"))
         chain.append(s.http(r.location, "instance_delete", "DELETE", inst,

@@ -9,9 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from fleet.plan.estimate import clock
 from fleet.reports import html
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
-                                  host_rows, iso, load_run, wave_rows)
+                                  host_rows, iso, load_run, plan_steps, wave_rows)
 from fleet.reports.timeline import render_png
 from fleet.run.hostlog import HOSTS_DIR
 from fleet.run.identity import held_at, resume_hint
@@ -66,6 +67,14 @@ def _headline(data: RunData) -> tuple[str, str]:
     return "warn", f"INTERRUPTED{tries}{took}: {counts}. Resume: {again}"
 
 
+def _estimated(data: RunData) -> str:
+    """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
+    for e in data.events:
+        if e.get("event") == "run_start" and e.get("estimate_s") is not None:
+            return clock(float(e["estimate_s"]))
+    return ""
+
+
 def _is_region(data: RunData) -> bool:
     return str(data.plan.get("mode", "")).startswith("region")
 
@@ -94,6 +103,20 @@ def _failures(data: RunData) -> list[str]:
     return parts
 
 
+def _inferred(data: RunData) -> list[str]:
+    """Rollback plans: the steps rollback.md marks inferred, with how each ended."""
+    keys = {p["key"] for p in plan_steps(data.plan) if p.get("basis") == "I"}
+    if not keys:
+        return []
+    s = data.steps
+    mine = s[s["key"].isin(keys)] if not s.empty else s
+    return [html.heading("Inferred steps — verify with vendor support", "inferred"),
+            html.fragment("<p>{{ n }} step(s) of this plan rest on an inference of "
+                          "rollback.md [I], not on vendor text (docs/rollback-commands.md).</p>",
+                          n=len(keys)),
+            html.table(_steps_view(mine))]
+
+
 def _host_log(data: RunData, host: str) -> str:
     """The host's whole-output log, relative to the report, if the run wrote one."""
     rel = f"{HOSTS_DIR}/{host}.log"
@@ -115,11 +138,13 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     kind, text = _headline(data)
     plan: dict[str, Any] = data.plan
     parts = [html.fragment("<p class='meta'>target {{ t }} · mode {{ m }} · {{ n }} host(s) · "
-                           "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}</p>",
+                           "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}"
+                           "{% if est %} · estimated window {{ est }}{% endif %}</p>",
                            t=plan.get("target", "?"), m=plan.get("mode", "?"), n=len(hosts),
-                           w=len(waves), e=plan.get("endpoint")),
+                           w=len(waves), e=plan.get("endpoint"), est=_estimated(data)),
              html.banner(kind, text)]
     parts += _failures(data)
+    parts += _inferred(data)
     parts += [html.heading("Timeline", "timeline-section"),
               html.png_img(png, f"timeline of run {data.run_id}: one row per host")]
     parts += [html.heading("Attempts"), _attempts(data)]
@@ -140,5 +165,6 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",
                                f=str(data.folder)))
-    kind_name = "Apigee X region run" if _is_region(data) else "Edge update run"
+    kind_name = ("Apigee X region run" if _is_region(data) else
+                 "Edge rollback run" if plan.get("mode") == "rollback" else "Edge update run")
     return html.page(f"{kind_name} {data.run_id}", parts)

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -67,7 +68,7 @@ def render_png(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]], title: str
         failed, interrupted = status == FAILED, status == INTERRUPTED
         x, w, y = group["x"].to_numpy(), group["w"].to_numpy(), group["y"].to_numpy()
         verts = [[(a, b - 0.35), (a, b + 0.35), (a + c, b + 0.35), (a + c, b - 0.35)]
-                 for a, c, b in zip(x, w, y)]
+                 for a, c, b in zip(x, w, y, strict=True)]
         ax.add_collection(PolyCollection(
             verts, facecolors=colour[wave],
             edgecolors="#b00020" if failed or interrupted else "none",
@@ -88,7 +89,7 @@ def render_png(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]], title: str
     ax.set_xlabel("time (UTC)")
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
-    legend = [Patch(facecolor=colour[w], label=w) for w in waves]
+    legend: list[Artist] = [Patch(facecolor=colour[w], label=w) for w in waves]
     if (ran["status"] == FAILED).any():
         legend.append(plt.Line2D([], [], marker="X", color="#b00020", linestyle="none",
                                  markersize=9, label="failed"))

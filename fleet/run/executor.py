@@ -154,7 +154,7 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                 on_event("batch_start", {"wave": wave.name, "batch": bi, "label": batch.label,
                                          "of": len(wave.batches), "hosts": list(chains)})
                 names = set(chains)
-                sub = nr.filter(filter_func=lambda h: h.name in names)
+                sub = nr.filter(filter_func=lambda h, names=names: h.name in names)
                 sub = sub.with_runner(ThreadedRunner(num_workers=len(names)))
                 try:
                     results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,

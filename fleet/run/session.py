@@ -19,8 +19,9 @@ from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
 from fleet.run.holds import HELD_EXIT, HoldKeeper
 from fleet.run.hostlog import HostLogs
 from fleet.run.identity import banner, resume_command
+from fleet.run.history import plan_window
 from fleet.run.journal import JOURNAL, PLAN, Journal, new_run_id, read_events, write_hosts_json
-from fleet.run.lock import LEASE, ControlLock, drop_leases, take_leases
+from fleet.run.lock import LEASE, ControlLock, drop_leases, installation_key, take_leases
 from fleet.run.progress import make_progress
 from fleet.secrets import Secrets, load_secrets, needed, require
 from fleet.settings import Settings
@@ -125,6 +126,7 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                              f"(inventory, config or code); start a new run instead")
         done = journal.completed(stored)
         journal.attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
+    est = plan_window(plan, nodes, settings, base, done=done)
     nr = open_nornir(settings, secrets)
     leased = take_leases(nr, nodes, plan, settings, secrets, run_id, args.break_lock)
     abandoned = False
@@ -139,11 +141,12 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                       resumed=bool(args.resume), plan_digest=plan.digest(), mode=plan.mode,
                       selection=sel.to_json(), leases=leased, break_lock=args.break_lock,
                       argv=[secrets.mask(a) for a in sys.argv[1:]], holds=args.holds.to_json(),
-                      resume_command=args.resume_command)
+                      resume_command=args.resume_command,
+                      installation=installation_key(nodes), estimate_s=round(est.total, 1))
         print(banner(run_id, journal.folder, args.resume_command, journal.attempt, plan.holds()),
               flush=True)
         reports = ReportWriter(journal)
-        progress = make_progress(plan)
+        progress = make_progress(plan, done, est)
         logs = HostLogs(journal.folder, run_id, journal.attempt, secrets)
 
         def on_event(kind: str, info: dict[str, Any]) -> None:

@@ -46,7 +46,7 @@ def apigee_op_json(op: Op) -> dict[str, Any]:
 
 def get_org(w: World, m: re.Match, q: dict, b: dict) -> Result:
     _org(w, m["org"])
-    out = {"name": w.project, "projectId": w.project, "billingType": w.billing_type,
+    out: dict[str, Any] = {"name": w.project, "projectId": w.project, "billingType": w.billing_type,
            "subscriptionType": "TRIAL" if w.billing_type == "EVALUATION" else "PAID",
            "runtimeType": w.runtime_type, "state": "ACTIVE",
            "environments": list(w.environments)}
@@ -177,7 +177,10 @@ def create_instance(w: World, m: re.Match, q: dict, b: dict) -> Result:
                     fail=w.take_op_fail())
     # The enum has no FAILED state; what a failed creation leaves is not documented: the
     # emulator takes the instance away, so a re-run creates it again.
-    op.on_fail = lambda: (w.instances.pop(name, None), w.attachments.pop(name, None))
+    def forget() -> None:
+        w.instances.pop(name, None)
+        w.attachments.pop(name, None)
+    op.on_fail = forget
     return 200, apigee_op_json(op)
 
 

@@ -3,44 +3,14 @@ and no connection to any host (a listener on the inventory's address counts atte
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Listener:
-    """A TCP port standing in for every host's SSH: it only counts connections."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
-        self.port = self.sock.getsockname()[1]
-        self.hits = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.hits += 1
-            conn.close()
-
-
-@pytest.fixture(scope="module")
-def listener():
-    lst = Listener()
-    yield lst
-    lst.sock.close()
 
 
 FIVE = {

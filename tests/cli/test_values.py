@@ -15,7 +15,7 @@ from fleet.model import Node
 from fleet.plan import build_plan
 from fleet.secrets import Secrets
 from fleet.settings import default_settings
-from tests.cli.test_bad_input import FIVE, config, listener, run, write_inventory  # noqa: F401
+from tests.cli.test_bad_input import FIVE, config, run, write_inventory
 
 ENV = {"FLEET_REPO_USER": "u", "FLEET_REPO_PASSWORD": "pw", "FLEET_ADMIN_EMAIL": "a@b",
        "FLEET_ADMIN_PASSWORD": "apw"}

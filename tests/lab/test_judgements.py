@@ -291,7 +291,6 @@ def test_rule10_secret_in_shell_history(lab5):
 
 
 def test_rule10_quiet_with_prompt_and_silent_read(lab5):
-    m1 = lab5.node("m1")
     Driver(lab5).bootstrap("m1")
     assert lab5.verdict().ok
 

@@ -56,7 +56,7 @@ def test_cli_start_verdict_fault_stop_leaves_nothing(tmp_path):
 
     async def open_shell():
         return await n.conn.create_process(term_type="xterm")
-    shells = [_sync(open_shell()) for _ in range(2)]      # interactive bash on a PTY, left open
+    _shells = [_sync(open_shell()) for _ in range(2)]      # interactive bash on a PTY, left open
     try:
         n.ok("hostname")
         lab_cli("fault", "--dir", str(d), "--host", "m1", "--kind", "fail-always", "--match", "getenforce")
@@ -66,7 +66,7 @@ def test_cli_start_verdict_fault_stop_leaves_nothing(tmp_path):
         r = lab_cli("verdict", "--dir", str(d), "--json", check=False)
         assert r.returncode == 1 and json.loads(r.stdout)["violations"][0]["rule"] == 3
         time.sleep(0.2)
-        assert processes_mentioning(f"LAB_HOST=m1"), "expected live shells before stop"
+        assert processes_mentioning("LAB_HOST=m1"), "expected live shells before stop"
     finally:
         n.close()
     lab_cli("stop", "--dir", str(d))

@@ -1,23 +1,30 @@
-"""Rewrite the `expect` section of every case from the current planner.
+"""Rewrite the golden plans from the current planner: the `expect` section of every case
+(tests/plans/cases/NAME.yaml, the order of steps) and its exact commands
+(tests/plans/golden/NAME.txt).
 
 Golden files only prove something if a person reviews the diff against procedure.md
-section 8 before committing it: `python -m tests.plans.regen && git diff tests/plans/cases`.
+section 8 before committing it:
+`python -m tests.plans.regen && git diff tests/plans/cases tests/plans/golden`.
 """
 from pathlib import Path
 
 import yaml
 
-from tests.plans.summary import plan_of, summarize
+from tests.plans.summary import commands, plan_of, summarize
 
 CASES = Path(__file__).parent / "cases"
+GOLDEN = Path(__file__).parent / "golden"
 
 if __name__ == "__main__":
     for path in sorted(CASES.glob("*.yaml")):
         case = yaml.safe_load(path.read_text())
         if "error" in case:
             continue
-        case["expect"] = summarize(plan_of(case))
+        plan = plan_of(case)
+        case["expect"] = summarize(plan)
         path.write_text(yaml.safe_dump(case, sort_keys=False, width=120))
+        GOLDEN.mkdir(exist_ok=True)
+        (GOLDEN / f"{path.stem}.txt").write_text(commands(plan))
         print("rewrote", path.name)
     from tests.plans.test_holds import HOLDS, describe, held_plan, load_cases
     cases = load_cases()

@@ -6,6 +6,7 @@ vendor's order and a reviewer can check it against procedure.md section 8.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -49,3 +50,37 @@ def summarize(plan: Plan) -> dict[str, list[list[str]]]:
                             for h in b.hosts()])
         out[w.name] = batches
     return out
+
+
+def _lines(label: str, text: str) -> list[str]:
+    first, *rest = text.splitlines() or [""]
+    return [f"{label}{first}"] + [" " * len(label) + line for line in rest]
+
+
+def commands(plan: Plan) -> str:
+    """Every step with the exact command (or API call) it runs, for the golden files in
+    tests/plans/golden/: a change in any command shows as a reviewable diff."""
+    out: list[str] = []
+    for w in plan.waves:
+        out.append(f"== {w.name}")
+        for bi, b in enumerate(w.batches, start=1):
+            out.append(f"-- batch {bi}: {b.label}" if b.label else f"-- batch {bi}")
+            for s in b.steps:
+                head = f"{s.host} {s.action} [{s.kind}]"
+                if s.request:
+                    out += _lines(f"{head} ", f"{s.request.method} {s.request.url}")
+                    if s.request.body:
+                        out.append(f"    body {json.dumps(s.request.body, sort_keys=True)}")
+                else:
+                    out += _lines(f"{head} ", s.command)
+                for pr in s.prompts:
+                    out.append(f"    prompt {pr.pattern!r} <- secret {pr.secret}")
+                for var, secret in s.inputs:
+                    out.append(f"    input ${var} <- secret {secret}")
+                if s.fact:
+                    out.append(f"    fact {s.fact} {json.dumps(s.fact_args, sort_keys=True)}")
+                if s.until:
+                    out.append(f"    until {s.until} every {s.interval:g} s")
+                for u in s.on_failure:
+                    out += _lines(f"    on failure {u.action}: ", u.command)
+    return "\n".join(out) + "\n"

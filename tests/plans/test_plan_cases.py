@@ -11,7 +11,7 @@ import yaml
 from fleet.components import EDGE_JAVA
 from fleet.errors import InputError
 from fleet.model import Plan
-from tests.plans.summary import CODES, nodes_of, plan_of, summarize
+from tests.plans.summary import CODES, commands, nodes_of, plan_of, summarize
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "cases").glob("*.yaml"))
@@ -24,7 +24,7 @@ def load(path: Path) -> dict:
 
 @pytest.fixture(params=CASES, ids=[p.stem for p in CASES])
 def case(request) -> dict:
-    return load(request.param)
+    return {**load(request.param), "file": request.param.stem}
 
 
 def update_steps(plan: Plan):
@@ -38,6 +38,18 @@ def update_steps(plan: Plan):
 
 def test_case_matches_its_golden_plan(case):
     assert summarize(plan_of(case)) == case["expect"]
+
+
+def test_case_matches_its_golden_commands(case):
+    """The exact command of every step; regenerate with `python -m tests.plans.regen`."""
+    golden = HERE / "golden" / f"{case['file']}.txt"
+    assert golden.exists(), f"no {golden.name}: run python -m tests.plans.regen"
+    assert commands(plan_of(case)) == golden.read_text()
+
+
+def test_every_golden_file_has_its_case():
+    cases = {p.stem for p in CASES if "error" not in load(p)}
+    assert {p.stem for p in (HERE / "golden").glob("*.txt")} == cases
 
 
 def test_every_component_updated_exactly_once(case):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from fleet.regions.cli import main
 from fleet.regions.snapshot import OrgState
 
@@ -70,6 +72,7 @@ def test_unreachable_endpoint_is_a_clear_refusal(capsys) -> None:
     assert "Connection refused" in err
 
 
+@pytest.mark.lab
 def test_ctrl_c_stops_waits_at_once_and_a_rerun_finishes(tmp_path) -> None:
     import signal
     import subprocess

@@ -13,6 +13,8 @@ from tests.reports.browser import CHROMIUM, colour_pixels, render
 from tests.reports.lablib import ROOT
 from tests.reports.synthetic import Writer, small_plan
 
+pytestmark = pytest.mark.lab       # starts a lab or a browser (tests/conftest.py)
+
 OUT = ROOT / "test-output"
 WAVE_BLUE = (0x1F, 0x77, 0xB4)        # the first wave's colour in the timeline (tab10/tab20)
 

@@ -13,6 +13,8 @@ import pytest
 from fleet.run.journal import step_key
 from tests.reports.lablib import components, events, explain, runner, secret_values
 
+pytestmark = pytest.mark.lab       # starts a lab or a browser (tests/conftest.py)
+
 lab_module = pytest.importorskip("lab")
 
 

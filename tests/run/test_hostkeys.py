@@ -6,11 +6,14 @@ import os
 from pathlib import Path
 
 import paramiko
+import pytest
 import yaml
 
 from lab import Lab
 from tasks.hostkeys import entries
 from tests.e2e.helpers import events, explain, run_ids, runner
+
+pytestmark = pytest.mark.lab       # starts a lab or a browser (tests/conftest.py)
 
 
 def _lines(keys: paramiko.HostKeys) -> list[str]:
