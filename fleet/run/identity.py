@@ -46,6 +46,14 @@ def resume_command(args: argparse.Namespace, run_id: str, reports: Path) -> str:
     return shlex.join(resume_argv(args, run_id, reports))
 
 
+def env_note() -> str:
+    """The secrets this run took from the environment, by variable name: a pasted resume
+    command needs them set again (their values are never printed)."""
+    from fleet.secrets import ENV
+    names = [var for var in ENV.values() if os.environ.get(var)]
+    return f"    (with {', '.join(names)} set in the environment, as for this run)" if names else ""
+
+
 def banner(run_id: str, folder: Path, command: str, attempt: int,
            holds: list[dict[str, Any]] | None = None) -> str:
     """What the operator sees first: the id, where its journal, reports and logs go, how
@@ -56,6 +64,7 @@ def banner(run_id: str, folder: Path, command: str, attempt: int,
     return (f"run {run_id}{again}\n"
             f"  reports: {folder}/ (per-host logs in {folder / 'hosts'}/)\n"
             f"  to resume if it stops: {command}"
+            + (f"\n{env_note()}" if env_note() else "")
             + (f"\n  hold points (the run asks there): {where}" if where else ""))
 
 

@@ -18,7 +18,7 @@ from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
 from fleet.run.holds import HELD_EXIT, HoldKeeper
 from fleet.run.hostlog import HostLogs
-from fleet.run.identity import banner, resume_command
+from fleet.run.identity import banner, env_note, resume_command
 from fleet.run.history import plan_window
 from fleet.run.journal import JOURNAL, PLAN, Journal, new_run_id, read_events, write_hosts_json
 from fleet.run.lock import LEASE, ControlLock, drop_leases, installation_key, take_leases
@@ -72,6 +72,8 @@ def _summary(out: Outcome, journal: Journal, logs: HostLogs, again: str) -> str:
         lines.append(f"  to go on: {again}")
     elif not out.ok:
         lines.append(f"  fix the cause, then: {again}")
+    if (out.held or not out.ok) and env_note():
+        lines.append(env_note())
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from fleet.run.holds import HoldKeeper
 from fleet.run.hostlog import HostLogs, tail
-from fleet.run.identity import resume_argv, resume_command
+from fleet.run.identity import banner, resume_argv, resume_command
 from fleet.run.journal import Journal
 from fleet.secrets import Secrets
 
@@ -96,3 +96,15 @@ def test_the_resume_command_holds_paths_never_secrets(tmp_path: Path, monkeypatc
                         "--inventory", str(tmp_path / "inv"), "--secrets", str(tmp_path / "s.yaml"),
                         "--reports", str(tmp_path / "reports"), "--yes"]
     assert shlex.split(resume_command(args, "R-1", Path("reports"))) == argv
+
+
+def test_secrets_from_the_environment_are_named_never_shown(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("FLEET_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setenv("FLEET_REPO_PASSWORD", "Rp-value-1")
+    text = banner("R-1", tmp_path, "python3 runner.py --resume R-1", 1,
+                  [{"wave": "cs_zk", "batch": 1, "reason": "pause after wave cs_zk"}])
+    lines = text.splitlines()
+    assert lines[0] == "run R-1" and lines[2] == "  to resume if it stops: python3 runner.py --resume R-1"
+    assert "FLEET_REPO_PASSWORD" in lines[3] and "FLEET_ADMIN_PASSWORD" not in lines[3]
+    assert "Rp-value-1" not in text
+    assert lines[4] == "  hold points (the run asks there): cs_zk batch 2 (pause after wave cs_zk)"
