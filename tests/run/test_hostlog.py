@@ -40,6 +40,10 @@ def test_a_step_in_the_host_log_whole_delimited_and_masked(tmp_path: Path):
     assert quote[-2] == "      | password ********"
     assert quote[-1] == f"    whole output: {tmp_path / 'hosts' / 'm1.log'}"
     assert logs.quote("m2") == []
+    gate = dict(base, host="m3", action="gate_versions", kind="check")
+    logs.on_event("step_end", dict(gate, status="failed", rc=0, error="not at 4.18.01: edge-router",
+                                   end=101.0, full_output="edge-router-4.16.09-0.0.1\n"))
+    assert logs.quote("m3") == [f"    whole output: {tmp_path / 'hosts' / 'm3.log'}"]
 
 
 class _Progress:
