@@ -157,7 +157,7 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
         try:
             with progress:
                 out = execute_plan(plan, nr, settings, secrets, journal, done, on_event,
-                                   HoldKeeper(journal, progress, args.resume_command))
+                                   HoldKeeper(journal, progress))
         except KeyboardInterrupt as exc:
             abandoned = bool(getattr(exc, "abandoned", False))
             journal.event("run_end", status="interrupted", signal=signals.name(exc))

@@ -66,7 +66,7 @@ def _keeper(tmp_path: Path, answer, tty: bool = True, attempt: int = 1) -> tuple
         if isinstance(answer, BaseException):
             raise answer
         return answer
-    return HoldKeeper(journal, _Progress, "python3 runner.py --resume R1", ask, tty), journal
+    return HoldKeeper(journal, _Progress, ask, tty), journal
 
 
 def test_the_hold_asks_on_a_terminal_and_only_yes_goes_on(tmp_path: Path):
