@@ -155,7 +155,8 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                                          "of": len(wave.batches), "hosts": list(chains)})
                 names = set(chains)
                 sub = nr.filter(filter_func=lambda h, names=names: h.name in names)
-                sub = sub.with_runner(ThreadedRunner(num_workers=len(names)))
+                # config.yaml runner.options.num_workers caps how many hosts of a batch run at once
+                sub = sub.with_runner(ThreadedRunner(num_workers=max(1, min(len(names), settings.num_workers))))
                 try:
                     results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
                                       chains=chains, on_failed=True)
