@@ -45,8 +45,9 @@ def render_rollback_runbook(plan: Plan, nodes: list[Node], scope: Scope,
             act = max(14, *(len(s.action) for s in b.steps))
             out += [f"Batch {bi} ({b.label}): {', '.join(hosts)}.", "", "```sh"]
             for s in b.steps:
+                tag = s.basis if s.basis != "I" else None      # _step_line marks [I] itself
                 out.append(_step_line(s, width, act)
-                           + (f"   # [{s.basis}] {BASIS.get(s.basis, '')}" if s.basis else ""))
+                           + (f"   # [{tag}] {BASIS.get(tag, '')}" if tag else ""))
             out += ["```", ""]
     out += ["## Left to the operator", ""] + [f"- {n}" for n in next_steps(plan)]
     return "\n".join(out) + "\n"
