@@ -25,7 +25,8 @@ EPILOG = """scopes (rollback.md section 4):
                         ends with what to restore from backup by hand
   --components edge,ui  only these components (names ms r mp qs pg ui ldap qpid ps, or the
                         update code edge) where they report 4.18.01, then retry the update;
-                        shared code (ms r mp qs pg on one node) always goes together
+                        shared code (ms r mp qs pg on one node) always goes together,
+                        and a Qpid Server takes its node's qpidd along (drained first)
   --hosts A,B           only these hosts (with --components: both)
 The live state is read first (read-only `apigee-all version` on every host) and the
 journal of the failed update run in --reports (the latest, or --after RUN_ID). Steps that
@@ -34,7 +35,10 @@ rollback.md marks inferred [I] are shown as "inferred — verify with vendor sup
 --to other than 4.16.09, another run holding the installation, no spare standby (or one
 already retired) when PostgreSQL must be rolled back, nothing to roll back.
 Exact commands: docs/rollback-commands.md.
-exit status: 0 done, 1 a step or gate failed (resume with --resume RUN_ID), 2 refused."""
+After a PostgreSQL rollback the spare is the master: change the inventory's roles before
+retrying the update (the update refuses to retire a spare a rollback promoted).
+exit status: 0 done, 1 a step or gate failed (resume with: rollback --resume RUN_ID),
+2 refused (nothing changed), 130/143/129 interrupted by a signal."""
 
 
 class _Parser(argparse.ArgumentParser):
