@@ -132,16 +132,16 @@ def build_rollback(nodes: list[Node], settings: Any, live: Live, scope: Scope) -
                                    om.has("ps") and states[om.name].get("ps") != MISSING))
     waves += _node_waves(ctx, states, sets, om if do_pg else None,
                          {os_.name} if os_ and sets.os_full is not None else set())
-    if sets.restore:
-        waves.append(Wave("rb_restore", (batch_of(
-            [[_notice(n, sets.restore[n.name])] for n in ctx.updatable() if n.name in sets.restore],
-            "restore from backup"),)))
-    changed = [w for w in waves if w.name != "rb_restore"]
-    if not waves:
+    restore = [Wave("rb_restore", (batch_of(
+        [[_notice(n, sets.restore[n.name])] for n in ctx.updatable() if n.name in sets.restore],
+        "restore from backup"),))] if sets.restore else []
+    if not waves and not restore:
         raise InputError(_nothing(scope))
+    # the plan ends with what is left to the operator (Cassandra/ZooKeeper), and stops there
     return Plan(target=BACK, mode=MODE,
-                waves=tuple([_preflight(ctx, waves, ns if do_pg else None)] + waves
-                            + _final(ctx, changed, om if do_pg else None, do_pg, ns, os_)))
+                waves=tuple([_preflight(ctx, waves + restore, ns if do_pg else None)] + waves
+                            + _final(ctx, waves, om if do_pg else None, do_pg, ns, os_)
+                            + restore))
 
 
 def _node_sets(ctx: Context, states: dict[str, dict[str, str]],

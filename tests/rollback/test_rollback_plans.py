@@ -56,6 +56,10 @@ def test_never_updates_retires_the_spare_or_touches_cassandra_zookeeper(case):
         if spare and s.host == spare.name:
             assert s.action not in ("stop_all", "deregister", "uninstall_ps")
     assert "rollback_retire" not in plan.wave_names()
+    if "rb_restore" in plan.wave_names():     # the plan ends with what is left to the operator
+        assert plan.wave_names()[-1] == "rb_restore"
+        assert all(s.kind == "pause" and s.timeout == 0 for b in plan.wave("rb_restore").batches
+                   for s in b.steps)
 
 
 def test_every_changing_step_says_what_it_rests_on(case):
