@@ -207,6 +207,9 @@ def main(argv: list[str]) -> int:
             print(f"failed update run {failed.run_id} ({failed.status}): "
                   + (", ".join(f"{w} on {h}" for w, h in failed.failed) or "no failed step")
                   + ("; db_upgrade had completed" if failed.db_upgrade_done else ""))
+            if failed.status == "unfinished":
+                print(f"  run {failed.run_id} never ended (killed?): its leases may still hold "
+                      "the nodes; check that nothing of it runs, then add --break-lock")
     if args.plan_out:
         try:
             Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
