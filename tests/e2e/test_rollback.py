@@ -10,7 +10,9 @@
 (several minutes each on a shared 2-core machine)."""
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +48,16 @@ def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topo
         res = runner(lab, "rollback", "--components", "edge", "--yes", reports=reports)
         assert res.returncode == 2 and "--accept-inferred" in res.stderr, explain(res)
         assert run_ids(reports) == before
+        # another run's lease on a node (an update started from another control host):
+        # refused before any change, the holder named
+        lease = Path(lab.host_data(done_host)["apigee_root"]) / ".fleet-runner.lease"
+        lease.write_text(json.dumps({"run_id": "20260101T000000-0099", "host": "ctl2",
+                                     "pid": 4242, "since": "2026-01-01T00:00:00Z"}) + "\n")
+        res = runner(lab, "rollback", "--components", "edge", "--yes", "--accept-inferred",
+                     reports=reports)
+        assert res.returncode == 2 and "held by run 20260101T000000-0099" in res.stderr, explain(res)
+        assert run_ids(reports) == before                   # no run started
+        lease.unlink()
         # a rollback that stops half-way is resumed from its journal with its stored plan
         lab.fault(done_host, "fail-once", match="setup.sh -p")
         res = runner(lab, "rollback", "--components", "edge", "--yes", "--accept-inferred",
