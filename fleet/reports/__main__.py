@@ -2,9 +2,9 @@
 
 The runner starts this in a child process with ``--after-run`` when a run begins: the child
 imports pandas and matplotlib at low priority while the update runs (they never weigh on the
-runner's own memory), then waits for one line on standard input. ``write`` writes the
-reports; end of input without it (the runner was killed) writes nothing: the journal is
-complete on disk and this command rewrites the reports at any time."""
+runner's own memory), keeps report.html as a live page while the run goes on, and writes
+every report when the runner says ``write`` (fleet/reports/livepage.py). The journal is
+complete on disk, so this command also rewrites the reports at any time."""
 import os
 import sys
 from pathlib import Path
@@ -20,8 +20,9 @@ def main(argv: list[str]) -> int:
         os.nice(10)                        # the update comes first
     from fleet.reports import write_run_reports   # pandas, matplotlib: the slow part
     if after_run:
-        if sys.stdin.readline().strip() != "write":
-            return 0
+        from fleet.reports.livepage import follow
+        follow(Path(args[0]), sys.stdin.fileno())
+        return 0
     write_run_reports(Path(args[0]))
     return 0
 

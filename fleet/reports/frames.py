@@ -17,7 +17,9 @@ import pandas as pd
 from fleet.components import SERVICES
 from fleet.facts import apigee_version
 from fleet.run.journal import HOSTS, PLAN, read_events, step_key
+
 OK, FAILED, SKIPPED, NOT_RUN, INTERRUPTED = "ok", "failed", "skipped", "not run", "interrupted"
+RUNNING = "running"          # only on a live page: the attempt (or step) still going on
 STEP_COLUMNS = ["run_id", "attempt", "attempt_outcome", "wave_index", "wave", "batch",
                 "batch_label", "host", "dc", "machine", "key", "index", "action", "kind",
                 "command", "start", "end", "duration_s", "status", "latest", "exit_status",
@@ -36,6 +38,9 @@ class RunData:
     events: list[dict[str, Any]]
     steps: pd.DataFrame
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int | None = None     # the one attempt this view shows; None: the whole run
+    done_before: int = 0           # attempt view: steps completed by earlier attempts
+    live: bool = False             # written while the run goes on
 
     @property
     def outcome(self) -> str:
@@ -172,14 +177,36 @@ def step_rows(run_id: str, plan: dict[str, Any], events: list[dict[str, Any]],
     return df[STEP_COLUMNS].reset_index(drop=True)
 
 
-def load_run(folder: Path) -> RunData:
+def load_run(folder: Path, attempt: int | None = None, live: bool = False) -> RunData:
+    """The run as its journal tells it; with ``attempt``, that attempt alone as it stood at
+    its end (steps earlier attempts completed are counted in ``done_before``, not rows);
+    with ``live``, the last attempt is still running (no run_end yet is not a kill)."""
     folder = Path(folder)
     plan_path = folder / PLAN
     plan = json.loads(plan_path.read_text(encoding="utf-8")) if plan_path.exists() else {}
     events = list(read_events(folder))
+    if attempt is not None:
+        events = [e for e in events if int(e.get("attempt", 1)) <= attempt]
     hosts = read_hosts(folder)
     steps = step_rows(folder.name, plan, events, hosts)
-    return RunData(folder, folder.name, plan, hosts, events, steps, attempts_of(events))
+    attempts = attempts_of(events)
+    if live and attempts and not any(e.get("event") == "run_end"
+                                     and int(e.get("attempt", 1)) == attempts[-1]["attempt"]
+                                     for e in events):
+        last = attempts[-1]["attempt"]
+        attempts[-1]["outcome"] = RUNNING
+        mine = steps["attempt"] == last
+        steps.loc[mine, "attempt_outcome"] = RUNNING
+        open_ = mine & (steps["status"] == INTERRUPTED)
+        steps.loc[open_, "status"] = RUNNING
+        steps.loc[open_, "error"] = ""
+    done_before = 0
+    if attempt is not None and not steps.empty:
+        earlier = steps["attempt"] < attempt
+        done_before = int((earlier & steps["latest"] & (steps["status"] == OK)).sum())
+        steps = steps[~earlier].reset_index(drop=True)
+    return RunData(folder, folder.name, plan, hosts, events, steps, attempts, attempt,
+                   done_before, live)
 
 
 def final_versions(outputs: Iterable[str]) -> dict[str, str]:
@@ -237,6 +264,8 @@ def _state(latest: dict[Any, int], ran: bool) -> str:
     """The current state of a host or wave from the latest row of each of its steps."""
     if latest.get(FAILED):
         return FAILED
+    if latest.get(RUNNING):
+        return RUNNING
     if latest.get(INTERRUPTED):
         return INTERRUPTED
     if not ran:
@@ -252,6 +281,8 @@ def wave_rows(data: RunData) -> pd.DataFrame:
     rows = []
     for wi, wave in enumerate(data.plan.get("waves", [])):
         mine = df[df["wave_index"] == wi] if not df.empty else df
+        if data.attempt is not None and mine.empty:
+            continue                   # an attempt's page: a wave earlier attempts completed
         counts = mine["status"].value_counts().to_dict() if not mine.empty else {}
         now: dict[Any, int] = (mine[mine["latest"]]["status"].value_counts().to_dict()
                                if not mine.empty else {})

@@ -1,4 +1,6 @@
 """HTML pages that stand alone: inline CSS, images as data: URIs, no script, no fetch.
+Tables carry human headers, lists wrap as chips and every table fits the page width (a
+table wider than the window scrolls inside its own box, the page never does).
 
 An operator opens them from a jump host, a ticket attachment or an air-gapped laptop, so
 nothing in them may point off the file. Every value goes through escaping (jinja2
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 from jinja2 import Environment
@@ -22,18 +24,49 @@ h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 .warn{background:#fef7e0;border:1px solid #f9ab00}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f1f3f4} tr.failed td,td.failed{background:#fce8e6} td.behind{background:#fef7e0}
+th{background:#f1f3f4} tr.failed td,td.failed{background:#fce8e6}
+tr.behind td,td.behind{background:#fef7e0} tr.running td{background:#e8f0fe}
 pre{background:#f8f9fa;border:1px solid #e0e0e0;padding:.5em;white-space:pre-wrap;max-height:20em;
 overflow:auto;font-size:.8em}
 .meta{color:#555} img.timeline{max-width:100%;border:1px solid #ddd}
 details{margin:.3em 0} summary{cursor:pointer;font-weight:600}
+.live{background:#e8f0fe;border:1px solid #1a73e8}
+.wide{max-width:100%;overflow-x:auto} table{max-width:100%}
+td{overflow-wrap:break-word} code{overflow-wrap:anywhere}
+.item{display:inline-block;white-space:nowrap;margin:0 .25em .15em 0;padding:0 .3em;
+background:#f1f3f4;border-radius:3px}
+.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;
+vertical-align:-.05em;border:1px solid rgba(0,0,0,.25)}
+nav.attempts{margin:.4em 0} nav.attempts a,nav.attempts b{margin-right:.8em}
 """
+
+# Column names as people read them (the CSV files keep the raw names, for tools).
+HEADERS = {
+    "dc": "DC", "postgres": "PostgreSQL", "waves_run": "Waves run", "busy_s": "Busy (s)",
+    "duration_s": "Took (s)", "exit_status": "Exit", "action": "Step", "steps_ok": "OK",
+    "steps_failed": "Failed", "steps_interrupted": "Interrupted", "steps_skipped": "Skipped",
+    "steps_not_run": "Not run", "id": "Run", "not_running": "Not running",
+    "final_versions": "Final versions", "first_start": "First start", "last_end": "Last end",
+}
+# Columns holding space-separated lists: shown as chips that wrap, not one long line.
+LISTS = {"components", "waves_run", "waves", "hosts", "final_versions", "versions", "behind",
+         "not_running"}
+WAVE_LISTS = {"wave", "waves_run", "waves"}     # chips with the wave's colour
+
+
+def header(column: str) -> str:
+    if column in HEADERS:
+        return HEADERS[column]
+    text = column.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
 
 PAGE = Environment(autoescape=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
  content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>{{ title }}</title><style>{{ css }}</style></head>
+{% if refresh %}<meta http-equiv="refresh" content="{{ refresh }}">
+{% endif %}<title>{{ title }}</title><style>{{ css }}</style></head>
 <body>
 <h1>{{ title }}</h1>
 {% for part in parts %}{{ part }}
@@ -42,10 +75,12 @@ PAGE = Environment(autoescape=True).from_string("""<!DOCTYPE html>
 """)
 
 
-def page(title: str, parts: Iterable[str]) -> str:
-    """A whole document; ``parts`` are already-safe HTML fragments made by this module."""
+def page(title: str, parts: Iterable[str], refresh: int = 0) -> str:
+    """A whole document; ``parts`` are already-safe HTML fragments made by this module.
+    ``refresh``: seconds after which the browser reloads it (a live page; no script)."""
     from markupsafe import Markup
-    return PAGE.render(title=title, css=Markup(CSS), parts=[Markup(p) for p in parts])
+    return PAGE.render(title=title, css=Markup(CSS), parts=[Markup(p) for p in parts],
+                       refresh=refresh)
 
 
 _FRAG = Environment(autoescape=True)
@@ -56,25 +91,39 @@ def fragment(template: str, **values: Any) -> str:
     return _FRAG.from_string(template).render(**values)
 
 
-def _cell(value: Any) -> str:
+def swatch(wave: str) -> str:
+    from fleet.reports.colours import wave_colour
+    return f'<span class="swatch" style="background:{wave_colour(wave)}"></span>'
+
+
+def _cell(value: Any, column: str = "") -> str:
     if pd.api.types.is_scalar(value) and pd.isna(value):
         return ""                                          # no <NA> / nan cells
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.10g}"
+    if column in LISTS or column in WAVE_LISTS:
+        mark = swatch if column in WAVE_LISTS else (lambda _: "")
+        return " ".join(f'<span class="item">{mark(v)}{html.escape(v)}</span>'
+                        for v in str(value).split())
     return html.escape(str(value))
 
 
-def table(df: pd.DataFrame, columns: list[str] | None = None, empty: str = "none") -> str:
+def table(df: pd.DataFrame, columns: list[str] | None = None, empty: str = "none",
+          row_class: Callable[[pd.DataFrame], list[str]] | None = None, id_: str = "") -> str:
     """An escaped HTML table, written directly: pandas' to_html costs ~5 ms a table, and a
-    200-host report has one per host."""
+    200-host report has one per host. ``row_class`` gives each row a CSS class."""
     if df is None or df.empty:
         return fragment("<p class='meta'>{{ e }}</p>", e=empty)
     view = df[columns] if columns else df
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in view.columns)
-    body = "\n".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
-                     for row in view.itertuples(index=False, name=None))
-    return (f'<table class="dataframe">\n<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n</table>")
+    cols = [str(c) for c in view.columns]
+    head = "".join(f"<th>{html.escape(header(c))}</th>" for c in cols)
+    classes = row_class(view) if row_class else [""] * len(view)
+    body = "\n".join(f"<tr{cls}>" + "".join(f"<td>{_cell(v, c)}</td>" for v, c in zip(row, cols))
+                     + "</tr>" for row, cls in zip(view.itertuples(index=False, name=None),
+                                                   (f' class="{c}"' if c else "" for c in classes)))
+    ident = f' id="{html.escape(id_)}"' if id_ else ""
+    return (f'<div class="wide"><table class="dataframe"{ident}>\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{body}\n</tbody>\n</table></div>")
 
 
 def png_img(png: bytes, alt: str, css_class: str = "timeline") -> str:
@@ -84,7 +133,7 @@ def png_img(png: bytes, alt: str, css_class: str = "timeline") -> str:
 
 
 def banner(kind: str, text: str) -> str:
-    """kind: ok | failed | warn."""
+    """kind: ok | failed | warn | live."""
     return fragment("<div class='banner {{ k }}' id='outcome'>{{ t }}</div>", k=kind, t=text)
 
 

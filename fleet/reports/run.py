@@ -1,41 +1,71 @@
 """The files of a run folder that a person reads: steps.csv, hosts.csv, waves.csv,
-timeline.png and report.html (outcome and failures first, the timeline, then per wave and
-per host). Rewritten from the journal after every attempt, so a resumed run's report covers
-every attempt."""
+timeline.png, report.html (the whole run, every attempt) and attempt-N.html (one per
+attempt, so a resume never overwrites the report of the attempt that failed). A page has
+the outcome and failures first, the timeline, then per wave and per host. While the run
+goes on, report.html is a live page (``live=True``) that reloads itself."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from fleet.plan.estimate import clock
+from fleet.plan.estimate import clock as span
 from fleet.reports import html
-from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, SKIPPED, RunData, for_csv,
-                                  host_rows, iso, load_run, plan_steps, wave_rows)
+from fleet.reports.axis import duration
+from fleet.reports.files import write_atomic
+from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, RUNNING, SKIPPED, RunData,
+                                  for_csv, host_rows, load_run, plan_steps, wave_rows)
 from fleet.reports.timeline import render_png
+from fleet.reports.views import (clock, clock_format, hosts_view, status_class, steps_view,
+                                 waves_view)
 from fleet.run.hostlog import HOSTS_DIR
 from fleet.run.identity import held_at, resume_hint
 
-STEP_VIEW = ["attempt", "batch", "host", "action", "status", "start", "duration_s",
-             "exit_status", "error"]
-HOST_VIEW = ["host", "dc", "machine", "components", "postgres", "outcome", "waves_run",
-             "steps_ok", "steps_failed", "steps_interrupted", "steps_skipped", "steps_not_run",
-             "first_start", "last_end", "busy_s", "final_versions"]
+COMBINED = "report.html"
+REFRESH = 5                  # seconds between reloads of a live page
 
 
-def write_run_reports(folder: Path) -> None:
-    """Write every report file of the run folder ``reports/RUN_ID/`` from its journal."""
+def attempt_page(n: int) -> str:
+    return f"attempt-{n}.html"
+
+
+def write_run_reports(folder: Path, live: bool = False) -> None:
+    """Write every report file of the run folder ``reports/RUN_ID/`` from its journal.
+    ``live``: only report.html, as the run stands now, reloading itself. Each file is
+    replaced whole (temporary file and rename), never seen half written."""
     folder = Path(folder)
-    data = load_run(folder)
+    data = load_run(folder, live=live)
+    if live:
+        write_atomic(folder / COMBINED, _page(data))
+        return
     hosts = host_rows(data)
     waves = wave_rows(data)
-    for_csv(data.steps, ["start", "end"]).to_csv(folder / "steps.csv", index=False)
-    for_csv(hosts, ["first_start", "last_end"]).to_csv(folder / "hosts.csv", index=False)
-    for_csv(waves, ["start", "end"]).to_csv(folder / "waves.csv", index=False)
-    png = render_png(data.steps, data.hosts, f"run {data.run_id}")
-    (folder / "timeline.png").write_bytes(png)
-    (folder / "report.html").write_text(render_html(data, hosts, waves, png), encoding="utf-8")
+    write_atomic(folder / "steps.csv", for_csv(data.steps, ["start", "end"]).to_csv(index=False))
+    write_atomic(folder / "hosts.csv",
+                 for_csv(hosts, ["first_start", "last_end"]).to_csv(index=False))
+    write_atomic(folder / "waves.csv", for_csv(waves, ["start", "end"]).to_csv(index=False))
+    png = _png(data)
+    write_atomic(folder / "timeline.png", png)
+    write_atomic(folder / COMBINED, render_html(data, hosts, waves, png))
+    last = data.attempts[-1]["attempt"] if data.attempts else 0
+    for a in data.attempts:
+        # an earlier attempt's page is kept as written when that attempt ended; one that
+        # was never written (the runner was killed) is written now from the journal
+        path = folder / attempt_page(a["attempt"])
+        if a["attempt"] == last or not path.exists():
+            write_atomic(path, _page(load_run(folder, attempt=a["attempt"])))
+
+
+def _page(data: RunData) -> str:
+    return render_html(data, host_rows(data), wave_rows(data), _png(data))
+
+
+def _png(data: RunData) -> bytes:
+    what = f"run {data.run_id}" + (f", attempt {data.attempt}" if data.attempt else "")
+    return render_png(data.steps, data.hosts, what,
+                      {a["attempt"]: a["end"] for a in data.attempts if a["end"]})
 
 
 def _headline(data: RunData) -> tuple[str, str]:
@@ -46,12 +76,23 @@ def _headline(data: RunData) -> tuple[str, str]:
     earlier = int((~s["latest"] & s["status"].isin([FAILED, INTERRUPTED])).sum()) \
         if not s.empty else 0
     att = data.attempts[-1] if data.attempts else None
-    took = f" in {att['end'] - data.attempts[0]['start']:.0f}s" if att and att["end"] else ""
+    began = att["start"] if att and data.attempt else \
+        data.attempts[0]["start"] if data.attempts else None
+    took = f" in {duration(att['end'] - began)}" if att and att["end"] and began else ""
+    if took and len(data.attempts) > 1 and not data.attempt:
+        took += f" ({duration(sum(a['end'] - a['start'] for a in data.attempts))} of it working)"
     counts = ", ".join(f"{v} {k}" for k, v in n.items() if v) or "no step"
     if earlier:
         counts += f" (and {earlier} failed or interrupted in an earlier attempt, run again since)"
-    tries = f" after {len(data.attempts)} attempts" if len(data.attempts) > 1 else ""
+    if data.done_before:
+        counts += f"; {data.done_before} step(s) were done by earlier attempts"
+    tries = f" after {len(data.attempts)} attempts" \
+        if len(data.attempts) > 1 and not data.attempt else ""
+    if data.attempt:
+        tries = f" (attempt {data.attempt}{', a resume' if data.attempt > 1 else ''})"
     outcome = data.outcome
+    if outcome == RUNNING:
+        return "live", _progress(data, n)
     # Region runs continue by running the same command again: every step checks first.
     again = ("run the same `python runner.py region ...` command again"
              if _is_region(data) else resume_hint(data.events) or f"python runner.py --resume {data.run_id}")
@@ -71,7 +112,7 @@ def _estimated(data: RunData) -> str:
     """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
     for e in data.events:
         if e.get("event") == "run_start" and e.get("estimate_s") is not None:
-            return clock(float(e["estimate_s"]))
+            return span(float(e["estimate_s"]))
     return ""
 
 
@@ -103,7 +144,7 @@ def _failures(data: RunData) -> list[str]:
     return parts
 
 
-def _inferred(data: RunData) -> list[str]:
+def _inferred(data: RunData, fmt: str) -> list[str]:
     """Rollback plans: the steps rollback.md marks inferred, with how each ended."""
     keys = {p["key"] for p in plan_steps(data.plan) if p.get("basis") == "I"}
     if not keys:
@@ -114,7 +155,7 @@ def _inferred(data: RunData) -> list[str]:
             html.fragment("<p>{{ n }} step(s) of this plan rest on an inference of "
                           "rollback.md [I], not on vendor text (docs/rollback-commands.md).</p>",
                           n=len(keys)),
-            html.table(_steps_view(mine))]
+            html.table(steps_view(mine, fmt))]
 
 
 def _host_log(data: RunData, host: str) -> str:
@@ -123,48 +164,83 @@ def _host_log(data: RunData, host: str) -> str:
     return rel if (Path(data.folder) / rel).exists() else ""
 
 
-def _attempts(data: RunData) -> str:
-    rows = [{"attempt": a["attempt"], "outcome": a["outcome"], "start": iso(a["start"]),
-             "end": iso(a["end"]), "waves": " ".join(w for w in a["waves"] if w)}
-            for a in data.attempts]
+def _progress(data: RunData, n: dict[str, int]) -> str:
+    """The banner of a live page: where the run is, how far, when this was written."""
+    att = data.attempts[-1]
+    wave = next((e.get("wave") for e in reversed(data.events)
+                 if e.get("event") == "wave_start" and e.get("attempt") == att["attempt"]), None)
+    running = int((data.steps["status"] == RUNNING).sum()) if not data.steps.empty else 0
+    done = n[OK] + n[FAILED]
+    total = sum(n.values()) + running
+    where = f", wave {wave}" if wave else ""
+    again = f" (attempt {att['attempt']})" if att["attempt"] > 1 else ""
+    stamp = time.strftime("%H:%M:%S UTC", time.gmtime())
+    return (f"IN PROGRESS{again}{where}: {done} of {total} step(s) done, {running} running"
+            f"{f', {n[FAILED]} failed' if n[FAILED] else ''}. Updated {stamp}; this page "
+            f"reloads every {REFRESH} s until the run ends.")
+
+
+def _nav(data: RunData) -> str:
+    """Links between the combined report and the report of each attempt."""
+    if not data.attempts:
+        return ""
+    here, last = data.attempt, data.attempts[-1]["attempt"]
+    items = [("whole run", COMBINED, here is None)]
+    # a live page links the attempts that ended (their pages exist), not the running one
+    items += [(f"attempt {a['attempt']}: {a['outcome']}",
+               "" if data.live and a["attempt"] == last else attempt_page(a["attempt"]),
+               here == a["attempt"]) for a in data.attempts]
+    return html.fragment(
+        "<nav class='attempts'>Reports of this run: {% for t, href, cur in items %}"
+        "{% if cur or not href %}<b>{{ t }}</b>{% else %}<a href='{{ href }}'>{{ t }}</a>"
+        "{% endif %}{% endfor %}</nav>", items=items)
+
+
+def _attempts(data: RunData, fmt: str) -> str:
+    rows = [{"attempt": a["attempt"], "outcome": a["outcome"], "start": clock(a["start"], fmt),
+             "end": clock(a["end"], fmt), "waves": " ".join(w for w in a["waves"] if w)}
+            for a in data.attempts if not data.attempt or a["attempt"] == data.attempt]
     return html.table(pd.DataFrame(rows), empty="the run has not started")
-
-
-def _steps_view(df: pd.DataFrame) -> pd.DataFrame:
-    return for_csv(df, ["start"])[STEP_VIEW]
 
 
 def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: bytes) -> str:
     kind, text = _headline(data)
     plan: dict[str, Any] = data.plan
-    parts = [html.fragment("<p class='meta'>target {{ t }} · mode {{ m }} · {{ n }} host(s) · "
+    s = data.steps
+    fmt = clock_format([a["start"] for a in data.attempts] + [a["end"] for a in data.attempts])
+    began = data.attempts[0]["start"] if data.attempts else None
+    parts = [html.fragment("<p class='meta'>{% if d %}{{ d }} (times UTC) · {% endif %}"
+                           "target {{ t }} · mode {{ m }} · {{ n }} host(s) · "
                            "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}"
                            "{% if est %} · estimated window {{ est }}{% endif %}</p>",
+                           d=clock(began, "%Y-%m-%d") if began else "",
                            t=plan.get("target", "?"), m=plan.get("mode", "?"), n=len(hosts),
                            w=len(waves), e=plan.get("endpoint"), est=_estimated(data)),
-             html.banner(kind, text)]
+             _nav(data), html.banner(kind, text)]
     parts += _failures(data)
-    parts += _inferred(data)
+    parts += _inferred(data, fmt)
     parts += [html.heading("Timeline", "timeline-section"),
               html.png_img(png, f"timeline of run {data.run_id}: one row per host")]
-    parts += [html.heading("Attempts"), _attempts(data)]
+    parts += [html.heading("Attempts"), _attempts(data, fmt)]
     parts += [html.heading("Waves", "waves"),
-              html.table(for_csv(waves, ["start", "end"]), empty="the plan has no wave")]
-    s = data.steps
+              html.table(waves_view(waves, fmt), empty="the plan has no wave",
+                         row_class=status_class, id_="waves-table")]
     for _, w in waves.iterrows():
         mine = s[s["wave"] == w["wave"]]
         parts.append(html.details(f"{w['wave']}: {w['status']} ({len(mine)} step(s))",
-                                  html.table(_steps_view(mine)), open_=w["status"] == FAILED))
+                                  html.table(steps_view(mine, fmt), row_class=status_class),
+                                  open_=w["status"] in (FAILED, RUNNING)))
     parts += [html.heading("Hosts", "hosts"),
-              html.table(for_csv(hosts, ["first_start", "last_end"])[HOST_VIEW]
-                         if not hosts.empty else hosts)]
+              html.table(hosts_view(hosts, fmt), row_class=status_class, id_="hosts-table")]
     for _, h in hosts.iterrows():
         mine = s[s["host"] == h["host"]]
         parts.append(html.details(f"{h['host']}: {h['outcome']} ({len(mine)} step(s))",
-                                  html.table(_steps_view(mine)), open_=h["outcome"] == FAILED))
+                                  html.table(steps_view(mine, fmt), row_class=status_class),
+                                  open_=h["outcome"] == FAILED))
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",
                                f=str(data.folder)))
     kind_name = ("Apigee X region run" if _is_region(data) else
                  "Edge rollback run" if plan.get("mode") == "rollback" else "Edge update run")
-    return html.page(f"{kind_name} {data.run_id}", parts)
+    title = f"{kind_name} {data.run_id}" + (f", attempt {data.attempt}" if data.attempt else "")
+    return html.page(title, parts, refresh=REFRESH if data.outcome == RUNNING else 0)

@@ -1,6 +1,7 @@
 """The run as a Gantt chart: one row per host, time across, a bar per step coloured by wave.
 
-Drawn with matplotlib's Agg backend (no display needed) so that it works on a headless
+Wave colours are fixed (fleet/reports/colours.py) and pauses between attempts squeezed
+(fleet/reports/axis.py). Drawn with matplotlib's Agg backend (no display needed) so that it works on a headless
 runner; the same PNG bytes go to timeline.png and, base64-encoded, into report.html.
 """
 from __future__ import annotations
@@ -12,13 +13,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from fleet.reports.axis import Segment, build, duration  # noqa: E402
+from fleet.reports.colours import wave_colour  # noqa: E402
 from fleet.reports.frames import FAILED, INTERRUPTED  # noqa: E402
 
 MIN_BAR_FRACTION = 0.004      # a 0.1 s step is still a visible sliver on a 2 h chart
@@ -37,59 +39,57 @@ def host_order(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]]) -> list[st
     return sorted(names, key=key)
 
 
-def render_png(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]], title: str) -> bytes:
-    """PNG bytes of the chart; a chart saying 'no step ran' when nothing ran."""
+def render_png(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]], title: str,
+               attempt_ends: dict[int, float] | None = None) -> bytes:
+    """PNG bytes of the chart; a chart saying 'no step ran' when nothing ran. A step still
+    open (interrupted, or running on a live page) is drawn up to its attempt's end."""
     ran = steps[steps["start"].notna()].copy() if not steps.empty else steps
     if ran.empty:
         fig, ax = plt.subplots(figsize=(8, 1.5))
         ax.axis("off")
         ax.text(0.5, 0.5, f"{title}: no step ran", ha="center", va="center")
         return _png(fig)
-    now = float(ran["end"].max(skipna=True)) if ran["end"].notna().any() else float(ran["start"].max())
-    ran["end"] = ran["end"].fillna(now)                  # interrupted: up to the last event
-    t0, t1 = float(ran["start"].min()), max(float(ran["end"].max()), float(ran["start"].min()) + 1)
-    min_width = (t1 - t0) * MIN_BAR_FRACTION
+    ran["end"] = _filled_ends(ran, attempt_ends or {})
+    axis = build([Segment(int(a), float(g["start"].min()), float(g["end"].max()))
+                  for a, g in ran.groupby("attempt")])
+    min_width = max(axis.width, 1.0) * MIN_BAR_FRACTION
     order = host_order(ran, hosts)
     row = {h: i for i, h in enumerate(order)}
-    waves = list(dict.fromkeys(ran.sort_values("wave_index")["wave"]))
-    cmap = plt.get_cmap("tab20" if len(waves) > 10 else "tab10")
-    colour = {w: cmap(i % cmap.N) for i, w in enumerate(waves)}
+    waves = list(dict.fromkeys(ran.sort_values("wave_index", kind="stable")["wave"]))
     height = max(2.5, 0.45 * len(order) + 1.6)
     fig, ax = plt.subplots(figsize=(12, height))
-    day = 86400.0
-    epoch = mdates.date2num(pd.Timestamp(0, unit="s", tz="UTC").tz_localize(None))
-    bars = ran.assign(x=epoch + ran["start"].astype(float) / day,
-                      w=(ran["end"].astype(float) - ran["start"].astype(float))
-                      .clip(lower=min_width) / day)
+    x0 = axis.x(ran["start"].to_numpy(dtype=float))
+    bars = ran.assign(x=x0, w=(axis.x(ran["end"].to_numpy(dtype=float)) - x0).clip(min_width),
+                      y=ran["host"].map(row))
     # One collection per wave and look, holding every host's bars (not an artist per step or
     # per host): 3,000 steps on 200 hosts draw in well under a second.
-    bars = bars.assign(y=bars["host"].map(row))
     for (wave, status), group in bars.groupby(["wave", "status"], sort=False):
         failed, interrupted = status == FAILED, status == INTERRUPTED
         x, w, y = group["x"].to_numpy(), group["w"].to_numpy(), group["y"].to_numpy()
         verts = [[(a, b - 0.35), (a, b + 0.35), (a + c, b + 0.35), (a + c, b - 0.35)]
                  for a, c, b in zip(x, w, y, strict=True)]
         ax.add_collection(PolyCollection(
-            verts, facecolors=colour[wave],
+            verts, facecolors=wave_colour(wave),
             edgecolors="#b00020" if failed or interrupted else "none",
             linewidths=1.5 if failed else 0.8, hatch="//" if interrupted else None),
             autolim=False)
         if failed:
             ax.plot(list(x + w / 2), list(y), linestyle="none", marker="X", color="#b00020",
                     markersize=11, markeredgecolor="white", zorder=5)
-    span = float(bars["x"].min()), float((bars["x"] + bars["w"]).max())
-    pad = (span[1] - span[0]) * 0.01
-    ax.set_xlim(span[0] - pad, span[1] + pad)
+    right = float((bars["x"] + bars["w"]).max())
+    pad = right * 0.01
+    ax.set_xlim(-pad, right + pad)
     ax.set_ylim(-0.7, len(order) - 0.3)
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels([_label(h, hosts) for h in order])
     ax.invert_yaxis()
-    ax.xaxis_date()
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
-    ax.set_xlabel("time (UTC)")
+    _pauses(ax, axis)
+    pos, labels = axis.ticks()
+    ax.set_xticks(pos, labels, rotation=30, ha="right")
+    ax.set_xlabel("time (UTC)" + ("; pauses between attempts shortened" if axis.cuts else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
-    legend: list[Artist] = [Patch(facecolor=colour[w], label=w) for w in waves]
+    legend: list[Artist] = [Patch(facecolor=wave_colour(w), label=w) for w in waves]
     if (ran["status"] == FAILED).any():
         legend.append(plt.Line2D([], [], marker="X", color="#b00020", linestyle="none",
                                  markersize=9, label="failed"))
@@ -98,9 +98,33 @@ def render_png(steps: pd.DataFrame, hosts: dict[str, dict[str, Any]], title: str
                             label="interrupted"))
     ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
               title="wave", frameon=False)
-    fig.autofmt_xdate()
     fig.tight_layout()
     return _png(fig)
+
+
+def _filled_ends(ran: pd.DataFrame, attempt_ends: dict[int, float]) -> pd.Series:
+    """Open steps end where their own attempt ended (not in a later attempt)."""
+    last = ran.groupby("attempt")["end"].max().combine_first(ran.groupby("attempt")["start"].max())
+    fill = ran["attempt"].map(lambda a: max(float(attempt_ends.get(int(a)) or 0.0),
+                                            float(last[a])))
+    return ran["end"].fillna(fill).astype(float)
+
+
+def _pauses(ax: Any, axis: Any) -> None:
+    """A marker where each later attempt begins: a hatched band for a squeezed pause,
+    labelled with its real length, a dashed line otherwise."""
+    top = ax.get_xaxis_transform()             # x in data, y in axes fraction
+    for p in axis.pauses:
+        if p.squeezed:
+            ax.axvspan(p.at, p.at + p.width, facecolor="#f1f3f4", edgecolor="#9aa0a6",
+                       hatch="xx", linewidth=0.8, zorder=0)
+            text = f"attempt {p.attempt}\n(after {duration(p.seconds)})"
+        else:
+            ax.axvline(p.at + p.width, color="#5f6368", linestyle="--", linewidth=1, zorder=0)
+            text = f"attempt {p.attempt}"
+        ax.text(p.at + p.width, 0.995, " " + text.replace("\n", "\n "), transform=top,
+                ha="left", va="top", fontsize=7, color="#3c4043",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
 
 
 def _label(host: str, hosts: dict[str, dict[str, Any]]) -> str:

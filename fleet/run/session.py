@@ -18,7 +18,7 @@ from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
 from fleet.run.holds import HELD_EXIT, HoldKeeper
 from fleet.run.hostlog import HostLogs
-from fleet.run.identity import banner, resume_command
+from fleet.run.identity import banner, env_note, resume_command
 from fleet.run.history import plan_window
 from fleet.run.journal import JOURNAL, PLAN, Journal, new_run_id, read_events, write_hosts_json
 from fleet.run.lock import LEASE, ControlLock, drop_leases, installation_key, take_leases
@@ -72,6 +72,8 @@ def _summary(out: Outcome, journal: Journal, logs: HostLogs, again: str) -> str:
         lines.append(f"  to go on: {again}")
     elif not out.ok:
         lines.append(f"  fix the cause, then: {again}")
+    if (out.held or not out.ok) and env_note():
+        lines.append(env_note())
     return "\n".join(lines)
 
 
@@ -143,7 +145,8 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                       argv=[secrets.mask(a) for a in sys.argv[1:]], holds=args.holds.to_json(),
                       resume_command=args.resume_command,
                       installation=installation_key(nodes), estimate_s=round(est.total, 1))
-        print(banner(run_id, journal.folder, args.resume_command, journal.attempt), flush=True)
+        print(banner(run_id, journal.folder, args.resume_command, journal.attempt, plan.holds()),
+              flush=True)
         reports = ReportWriter(journal)
         progress = make_progress(plan, done, est)
         logs = HostLogs(journal.folder, run_id, journal.attempt, secrets)
@@ -153,8 +156,8 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
             progress.on_event(kind, info)
         try:
             with progress:
-                out = execute_plan(plan, nr, settings, secrets, journal, done, on_event,
-                                   HoldKeeper(journal, progress, args.resume_command))
+                out = execute_plan(plan, nr, settings, secrets, journal, done,
+                                   reports.follow(on_event), HoldKeeper(journal, progress))
         except KeyboardInterrupt as exc:
             abandoned = bool(getattr(exc, "abandoned", False))
             journal.event("run_end", status="interrupted", signal=signals.name(exc))
@@ -197,7 +200,11 @@ class ReportWriter:
     pandas and matplotlib stay out of the runner's memory, a report problem cannot hide the
     run's own outcome, and the child loads its libraries during the run, at low priority, so
     the reports follow the last step by the time it takes to write them. It runs in its own
-    session: Ctrl-C stops the run, not the reports of what was done."""
+    session: Ctrl-C stops the run, not the reports of what was done. While the run goes on,
+    the child keeps report.html as a live page: ``follow`` tells it when a batch starts or a
+    step ends, and the child throttles (fleet/reports/livepage.py)."""
+
+    LIVE_EVENTS = ("wave_start", "batch_start", "step_end")
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
@@ -205,6 +212,25 @@ class ReportWriter:
         self.child = subprocess.Popen(self._argv("--after-run"), env=self._env(), stdin=subprocess.PIPE,
                                       stdout=subprocess.DEVNULL, stderr=self.errors,
                                       start_new_session=True)
+        assert self.child.stdin is not None
+        self._fd = self.child.stdin.fileno()
+        os.set_blocking(self._fd, False)        # a busy child never holds a step up
+        self._poke()                            # the first live page, as soon as it can
+
+    def _poke(self) -> None:
+        try:
+            os.write(self._fd, b"live\n")      # one write below PIPE_BUF: whole, thread-safe
+        except OSError:                         # pipe full (a page is due anyway) or child gone
+            pass
+
+    def follow(self, sink: Callable[[str, dict[str, Any]], None]
+               ) -> Callable[[str, dict[str, Any]], None]:
+        """``sink`` (the progress display), and the live page told of batches and steps."""
+        def on_event(kind: str, info: dict[str, Any]) -> None:
+            sink(kind, info)
+            if kind in self.LIVE_EVENTS:
+                self._poke()
+        return on_event
 
     def _argv(self, *extra: str) -> list[str]:
         return [sys.executable, "-m", "fleet.reports", *extra, str(self.journal.folder)]
@@ -219,6 +245,7 @@ class ReportWriter:
         self.journal.close()
         try:
             assert self.child.stdin is not None
+            os.set_blocking(self._fd, True)
             self.child.stdin.write(b"write\n")
             self.child.stdin.close()
             rc = self.child.wait()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
-from fleet.model import Batch, Plan, Wave
+from fleet.plan.holds import HoldOptions, apply_holds
 from fleet.plan.estimate import clock, estimate
 from fleet.plan.runbook import render_runbook
 from fleet.settings import default_settings
@@ -18,28 +17,9 @@ from tests.plans.summary import nodes_of, plan_of
 CASES = Path(__file__).resolve().parents[1] / "plans" / "cases"
 
 
-@dataclass(frozen=True)
-class HeldBatch(Batch):
-    """A batch with a hold point, as --pause-after / --canary put them into the plan
-    (``Batch.hold``: why the run holds after it)."""
-    hold: str = ""
-
-
-def held_after(plan: Plan, wave: str, reason: str) -> Plan:
-    waves = []
-    for w in plan.waves:
-        if w.name == wave:
-            last = w.batches[-1]
-            w = Wave(w.name, w.batches[:-1] + (HeldBatch(last.steps, last.label, reason),))
-        waves.append(w)
-    return replace(plan, waves=tuple(waves))
-
-
-def book(name: str, holds=()) -> tuple[str, object, object]:
+def book(name: str, holds=(), canary=None) -> tuple[str, object, object]:
     case = yaml.safe_load((CASES / f"{name}.yaml").read_text())
-    plan = plan_of(case)
-    for wave in holds:
-        plan = held_after(plan, wave, f"pause after wave {wave}")
+    plan = apply_holds(plan_of(case), HoldOptions(tuple(holds), canary=canary))
     est = estimate(plan)
     return render_runbook(plan, nodes_of(case), default_settings(), est), plan, est
 
@@ -48,7 +28,7 @@ def test_every_wave_host_and_exact_command_with_the_estimates():
     text, plan, est = book("12-node-2dc")
     assert text.startswith("# Change runbook: Apigee Edge 4.16.09 → 4.18.01")
     assert "dc-1, dc-2" in text and "maintenance" in text
-    for i, (wave, (_, secs)) in enumerate(zip(plan.waves, est.waves), 1):
+    for i, (wave, (_, secs)) in enumerate(zip(plan.waves, est.waves, strict=True), 1):
         assert f"### {i}. {wave.name} (about {clock(secs)})" in text
     for _, _, step in plan.iter_steps():
         assert f"| {step.host} |" in text                         # in the hosts table
@@ -77,6 +57,14 @@ def test_secrets_by_name_and_hold_points():
     assert "None in this plan" not in text
     assert "# runner waits 120s" in text                          # the load balancer's pause
     assert "zero-downtime (rolling" in text
+
+
+def test_a_canary_is_its_own_batch_with_a_hold():
+    text, plan, _ = book("13-node", canary="m12")          # a Qpid node: qpid and edge waves
+    assert len(re.findall(r"^Batch 2 \(canary m12\): m12, one host; about ", text, re.M)) == 2
+    for wave in ("qpid", "edge"):
+        assert f"**Hold point**: canary m12: wave {wave} done on m12 only." in text
+        assert re.search(rf"^- wave \d+ \*\*{wave}\*\*, after batch 2 \(canary m12\)", text, re.M)
 
 
 def test_cli_writes_it_without_secrets_or_connections(tmp_path, listener):

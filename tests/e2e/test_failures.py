@@ -198,12 +198,14 @@ def test_resume_after_sigkill_finishes_without_repeating(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert run_id, "the run never started"
-        # the report writer started with the run goes away with it, writing nothing
-        deadline = time.monotonic() + 20
+        # the report writer started with the run goes away with it, once it has written the
+        # reports from the journal: the live page does not go on reloading a dead run
+        deadline = time.monotonic() + 30
         while _report_children(reports / run_id) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _report_children(reports / run_id)
-        assert not (reports / run_id / "report.html").exists()
+        page = (reports / run_id / "report.html").read_text()
+        assert "INTERRUPTED" in page and 'http-equiv="refresh"' not in page
         before = events(reports, run_id)
         assert not any(e["event"] == "run_end" for e in before)
         res = runner(lab, "--resume", run_id, "--yes", reports=reports)

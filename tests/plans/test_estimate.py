@@ -12,6 +12,7 @@ from fleet.plan.estimate import DEFAULTS, History, action_key, check_overrides, 
 from tests.plans.summary import plan_of
 
 HERE = Path(__file__).parent
+CASES_DIR = HERE / "cases"
 CASES = yaml.safe_load((HERE / "estimate_cases.yaml").read_text())
 
 
@@ -48,7 +49,7 @@ def test_action_key_separates_update_by_components():
 
 
 def case(name: str) -> dict:
-    return yaml.safe_load((HERE / "cases" / f"{name}.yaml").read_text())
+    return yaml.safe_load((CASES_DIR / f"{name}.yaml").read_text())
 
 
 def test_data_centres_side_by_side_shorten_the_window():

@@ -118,10 +118,11 @@ VISIBLE = """(() => {
 })()"""
 
 
-def render(page: Path, shot: Path, element: str = "", size: tuple[int, int] = (1400, 2400)
-           ) -> tuple[list[str], dict[str, Any] | None]:
-    """Load ``page``; (URLs the page requested other than itself, geometry of ``element``),
-    and the screenshot written to ``shot``."""
+def render(page: Path, shot: Path, element: str = "", size: tuple[int, int] = (1400, 2400),
+           probe: str = "") -> tuple[list[str], Any]:
+    """Load ``page``; (URLs the page requested other than itself, geometry of ``element``
+    or the value of the JavaScript expression ``probe``), and the screenshot written to
+    ``shot``."""
     b = Browser()
     try:
         targets = b.call("Target.getTargets")["targetInfos"]
@@ -140,16 +141,38 @@ def render(page: Path, shot: Path, element: str = "", size: tuple[int, int] = (1
         b.call("Runtime.evaluate", {"expression": "1"}, session=sid)     # drain events
         requested = [e["params"]["request"]["url"] for e in b.events
                      if e["method"] == "Network.requestWillBeSent" and e.get("sessionId") == sid]
-        geometry = None
-        if element:
-            res = b.call("Runtime.evaluate", {"expression": VISIBLE % json.dumps(element),
-                                              "returnByValue": True}, session=sid)
-            geometry = res.get("result", {}).get("value")
+        found = None
+        if element or probe:
+            expression = probe or VISIBLE % json.dumps(element)
+            res = b.call("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                         session=sid)
+            found = res.get("result", {}).get("value")
         data = b.call("Page.captureScreenshot", {"format": "png"}, session=sid)["data"]
         shot.write_bytes(base64.b64decode(data))
-        return [u for u in requested if u != url], geometry
+        return [u for u in requested if u != url], found
     finally:
         b.close()
+
+
+# The page's layout as the checks need it: does anything stick out to the right of the
+# window (the page scrolls sideways), and which colours the wave swatches have.
+LAYOUT = """(() => {
+  const wide = [...document.querySelectorAll('body *')].filter(
+      e => e.getBoundingClientRect().right > innerWidth + 1 && !e.closest('.wide'))
+    .map(e => e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''));
+  const swatches = {};
+  for (const row of document.querySelectorAll('#waves-table tbody tr')) {
+    const s = row.querySelector('.swatch');
+    if (s) swatches[row.cells[0].textContent.trim()] = getComputedStyle(s).backgroundColor;
+  }
+  const img = document.getElementById('timeline');
+  return {scrollWidth: document.documentElement.scrollWidth, viewportWidth: innerWidth,
+          sticking_out: wide.slice(0, 10), swatches: swatches,
+          refresh: !!document.querySelector('meta[http-equiv="refresh"]'),
+          timeline: img ? {complete: img.complete, naturalWidth: img.naturalWidth,
+                           width: img.getBoundingClientRect().width} : null,
+          tables: document.querySelectorAll('table').length};
+})()"""
 
 
 def colour_pixels(png: Path, rgb: tuple[int, int, int], tolerance: int = 6) -> int:

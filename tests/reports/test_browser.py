@@ -1,22 +1,22 @@
-"""report.html in headless Chromium: it renders, the timeline is on screen, and the page
-sends no request anywhere. Screenshots go to test-output/ for a person to look at."""
+"""Reports in headless Chromium: a failed run's page, its resume's and a zero-downtime
+run's render without sideways scrolling at 1400 and 1000 px, the wave swatches carry the
+fixed wave colours and those colours are on the screen, the timeline is decoded and inside
+the window, and no page sends a request anywhere. Screenshots go to test-output/ (the
+pictures of docs/reports/ are made by ``python -m tests.reports.screenshots``)."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from fleet.reports import write_run_reports
-from tests.reports.browser import CHROMIUM, colour_pixels, render
+from tests.reports.browser import CHROMIUM, render
 from tests.reports.lablib import ROOT
-from tests.reports.synthetic import Writer, small_plan
+from tests.reports.shots import PAGES, lab_runs, look
 
 pytestmark = pytest.mark.lab       # starts a lab or a browser (tests/conftest.py)
 
 OUT = ROOT / "test-output"
-WAVE_BLUE = (0x1F, 0x77, 0xB4)        # the first wave's colour in the timeline (tab10/tab20)
 
 
 def _need_chromium() -> None:
@@ -25,50 +25,34 @@ def _need_chromium() -> None:
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium to run this test")
 
 
-def _run_folder(tmp_path: Path) -> Path:
-    """A run from the lab when it is there, else a synthetic one."""
-    try:
-        from lab import Lab
-        from tests.reports.lablib import explain, runner
-    except ImportError:
-        Lab = None
-    if Lab is None:
-        w = Writer(tmp_path, small_plan())
-        w.start()
-        w.wave(0)
-        for h in ("m1", "m2", "m3"):
-            w.step(0, 0, h, 0)
-        w.wave(1)
-        w.step(1, 0, "m1", 0, status="failed", rc=1, output="ERROR")
-        w.end("failed")
-        write_run_reports(w.folder)
-        return w.folder
-    reports = tmp_path / "reports"
-    with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
-        lab.fault("m3", "fail-always", match="update.sh -c edge")
-        res = runner(lab, "--all", reports=reports)
-        assert res.returncode == 1, explain(res)
-    (folder,) = [p for p in reports.iterdir() if (p / "journal.jsonl").exists()]
-    return folder
-
-
-def test_report_renders_in_chromium_with_the_timeline_and_no_request(tmp_path):
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _need_chromium()
-    folder = _run_folder(tmp_path)
+    pytest.importorskip("lab")
+    return lab_runs(tmp_path_factory.mktemp("browser"))
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_the_report_fits_the_window_with_the_wave_colours(pages, name, width):
     OUT.mkdir(exist_ok=True)
-    shot = OUT / "report-screenshot.png"
+    shot = OUT / f"report-{name}-{width}.png"
     shot.unlink(missing_ok=True)
-    requested, box = render(folder / "report.html", shot, element="timeline")
-    outside = [u for u in requested if not u.startswith("data:")]
-    assert outside == [], f"the report tried to fetch: {outside}"
-    # the embedded timeline decoded, is laid out inside the window, and shows on the picture
-    assert box is not None, "no element with id timeline"
-    assert box["complete"] and box["naturalWidth"] > 500, box
-    assert box["display"] != "none" and box["visibility"] == "visible", box
-    assert box["width"] > 300 and box["height"] > 100, box
-    assert 0 <= box["top"] and box["top"] + box["height"] <= box["viewportHeight"], box
-    assert colour_pixels(shot, WAVE_BLUE) > 500, "the timeline is not visible in the screenshot"
-    shutil.copy(folder / "timeline.png", OUT / "timeline.png")
+    seen = look(pages[name], shot, size=(width, 1600))
+    assert seen["requested"] == [], f"the report tried to fetch: {seen['requested']}"
+    assert seen["scrollWidth"] <= seen["viewportWidth"] == width, seen
+    assert seen["sticking_out"] == [], seen["sticking_out"]
+    assert not seen["refresh"]                           # a finished run's page stays put
+    tl = seen["timeline"]
+    assert tl and tl["complete"] and tl["naturalWidth"] > 500 and tl["width"] <= width, tl
+    waves = {"failed": {"preflight", "prepare", "cs_zk", "qpid", "ldap", "edge"},
+             "resumed": {"preflight", "edge", "ui", "postgres", "validate"},
+             "zero-downtime": {"preflight", "cs_zk", "qpid", "edge", "validate"}}[name]
+    assert waves <= set(seen["colours"]), seen["colours"]
+    for wave, c in seen["colours"].items():
+        assert c["swatch"], (wave, seen["swatches"][wave])
+        # the wave's colour is on the screen (the swatches, the timeline's bars and legend)
+        assert c["pixels"] > 40, (wave, c)
 
 
 def test_the_network_check_would_catch_a_request(tmp_path):
@@ -80,3 +64,13 @@ def test_the_network_check_would_catch_a_request(tmp_path):
     requested, _ = render(page, tmp_path / "fetches.png", size=(400, 300))
     assert any("reports.example.invalid" in u for u in requested), requested
     assert any("127.0.0.1:9" in u for u in requested), requested
+
+
+def test_the_layout_check_would_catch_a_page_wider_than_the_window(tmp_path):
+    """A page with the old 1400 px wall of a table does scroll sideways, and is seen to."""
+    _need_chromium()
+    page = tmp_path / "wide.html"
+    page.write_text("<!DOCTYPE html><table><tr>" + "".join(
+        f"<td>waves_run_{i}_without_any_break</td>" for i in range(60)) + "</tr></table>")
+    seen = look(page, tmp_path / "wide.png", size=(1000, 400))
+    assert seen["scrollWidth"] > seen["viewportWidth"] and seen["sticking_out"]

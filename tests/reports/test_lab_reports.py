@@ -148,6 +148,17 @@ def test_the_audit_of_a_half_updated_lab_flags_exactly_what_is_behind(tmp_path):
     page = (folder / "report.html").read_text()
     assert "unreachable: m5" in page and "Rollback standby" in page
     assert "pgr" in page[page.index("id='standby'"):page.index("id='hosts'")]
+    # each host once per table: findings one row per host and kind, no section repeating
+    # another (the audit used to list the hosts behind three times)
+    assert "Hosts not at target" not in page and "Components not running" not in page
+    findings = page[page.index("id='findings'"):page.index("id='versions'")]
+    assert findings.count("<td>not at target</td>") == 4               # m1, m2, m3, m4
+    pairs = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", findings)
+    assert len(pairs) == len(set(pairs)) == 7, pairs
+    for part, end in (("versions", "id='standby'"), ("hosts", "id='history'")):
+        table = page[page.index(f"id='{part}'"):page.index(end)]
+        for h in ("m1", "m2", "m3", "m4"):
+            assert len(re.findall(rf"<t[dh]>{h}(<|</t[dh]>)", table)) == 1, (part, h)
 
 
 def test_a_killed_attempt_stays_in_the_report_of_the_resumed_run(tmp_path):
@@ -192,3 +203,27 @@ def test_a_killed_attempt_stays_in_the_report_of_the_resumed_run(tmp_path):
     assert (again["status"], again["latest"]) == ("ok", "True")
     page = (folder / "report.html").read_text()
     assert "INTERRUPTED: m1 — update (wave ldap" in page and "Completed after 2 attempts" in page
+
+
+def test_each_attempt_keeps_its_own_report_and_the_combined_one_shows_both(resumed):
+    first, folder = resumed.first, resumed.folder
+    # the resume did not overwrite the failed attempt's page
+    assert (folder / "attempt-1.html").read_bytes() == (first / "attempt-1.html").read_bytes()
+    one = (folder / "attempt-1.html").read_text()
+    two = (folder / "attempt-2.html").read_text()
+    whole = (folder / "report.html").read_text()
+    assert "FAILED (attempt 1)" in one and "FAILED: m2 — update (wave cs_zk" in one
+    assert "Completed (attempt 2, a resume)" in two and "done by earlier attempts" in two
+    assert "FAILED: m2" not in two                     # attempt 2 had no failure of its own
+    assert "Completed after 2 attempts" in whole
+    attempts = whole[whole.index(">Attempts<"):whole.index("id='waves'")]
+    assert attempts.count("<tr>") == 3 and ">failed<" in attempts and ">ok<" in attempts
+    # the pages link each other (the failed attempt's page, kept as written, links the whole run)
+    for page in (whole, two, (folder / "attempt-1.html").read_text()):
+        links = {x for x in re.findall(r"href='([^']+)'", page) if not x.startswith("hosts/")}
+        assert links and links <= {"report.html", "attempt-1.html", "attempt-2.html"}
+    assert "attempt-2.html" in whole and "report.html" in two
+    steps = _rows(folder)
+    # attempt 2's page lists attempt 2's steps only: cs_zk on m2 again, none of prepare
+    assert "prepare: " not in two and "prepare: " in one
+    assert set(steps[steps["attempt"] == "2"]["wave"]) >= {"cs_zk", "validate"}

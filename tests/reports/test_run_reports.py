@@ -138,9 +138,13 @@ def test_report_html_puts_the_failure_first_and_stands_alone(tmp_path):
     assert at("outcome") < page.index("FAILED: m2") < at("timeline-section") < at("waves")
     assert "update.sh: ERROR: disk full" in page
     assert "--resume 20240101T000000-0001" in page
-    # self-contained: the only source is the embedded PNG; no link or script anywhere
-    sources = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", page)
+    # self-contained: the only source is the embedded PNG, the only links the run's other
+    # pages beside it (same folder); no script anywhere
+    sources = re.findall(r"""src\s*=\s*["']([^"']*)""", page)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    links = re.findall(r"""href\s*=\s*["']([^"']*)""", page)
+    assert links and all(re.fullmatch(r"attempt-\d+\.html|report\.html", h) for h in links)
+    assert all((w.folder / h).exists() for h in links)
     assert "<script" not in page and "url(" not in page and "@import" not in page
     png = (w.folder / "timeline.png").read_bytes()
     assert png.startswith(b"\x89PNG")

@@ -26,7 +26,7 @@ def finish(p, plan, done):
     for wi, wave in enumerate(plan.waves):
         p.on_event("wave_start", {"wave": wave.name, "index": wi, "of": len(plan.waves),
                                   "batches": len(wave.batches)})
-        for bi, batch in enumerate(wave.batches):
+        for bi in range(len(wave.batches)):
             todo = [(h, i, k) for w, b, h, i, k in keys(plan) if (w, b) == (wi, bi) and k not in done]
             if not todo:
                 continue
