@@ -22,7 +22,7 @@ def check_master_data(st: LabState) -> None:
         st.violate(9, m.name, f"PostgreSQL master data directory emptied: {st.stored} stored "
                               "analytics messages lost")
         st.lost += st.stored
-        st.stored = 0
+        st.stored = m.rows = 0
 
 
 def streaming(st: LabState, sb: HostState) -> bool:
