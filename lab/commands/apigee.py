@@ -6,10 +6,10 @@ import time
 
 from lab.tables import PROFILES, SERVICES
 from lab.commands import Ctx, CommandError, command
-from lab.commands.postgres import POSTGRES_VERBS, pgdata_empty
+from lab.commands.postgres import POSTGRES_VERBS, pgdata_empty, replication_source
 from lab.commands.rollback import GATEWAY, install_conflict, setup_uninstall, uninstall
 from lab.commands.update import check_pg_data, ordered, read_config, start, stop, update_components
-from lab.layout import install_apigee_stubs, write_pgdata, write_postgres_files
+from lab.layout import install_apigee_stubs, write_nginx_conf, write_pgdata, write_postgres_files
 from lab.state import SERVICE_COMPONENT, SOURCE, TARGET, HostState, package
 
 SPECIAL = ("apigee-setup", "apigee-validate", "apigee-provision", "apigee-service",
@@ -72,6 +72,12 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             ctx.out(f"apigee-setup installed: {package('apigee-setup', h.setup_version)}")
             return 0
     if service in ("apigee-validate", "apigee-provision"):
+        if verb == "install":                    # from the configured repository (a rollback)
+            await ctx.sleep("setup_update")
+            setattr(h, "validate_updated" if service == "apigee-validate" else "provision_updated",
+                    h.repo_version == TARGET and st.prepared(h))
+            ctx.out(f"{service} installed: {package(service, h.repo_version or SOURCE)}")
+            return 0
         if verb == "update":
             if not st.prepared(h):
                 raise CommandError(f"ERROR: run 'apigee-service apigee-setup update' before {service} update")
@@ -127,6 +133,8 @@ async def apigee_service(ctx: Ctx) -> int:
         if not h.has(code):
             await ctx.sleep("setup")
             ctx.st.install(h, [code], version)
+            if code == "r":
+                write_nginx_conf(h, version)
         ctx.out(f"{service} is installed")
         return 0
     if not h.has(code):
@@ -215,27 +223,20 @@ async def setup_sh(ctx: Ctx) -> int:
     codes = list(PROFILES[profile])
     for c in codes:
         install_conflict(h, c, version)
-    standby = "ps" in codes and conf.get("PG_STANDBY") == h.address
-    if standby:
-        master = st.by_address(conf.get("PG_MASTER", ""))
-        if master is None or not master.up("ps") or master.postgres != "master":
-            raise CommandError(f"ERROR: PostgreSQL master {conf.get('PG_MASTER')} is not reachable")
-        if h.address not in master.pg_hba.read_text():
-            raise CommandError(f"ERROR: replication refused: pg_hba.conf on {master.address} has no "
-                               f"entry for {h.address}")
-        if master.components["ps"].version != version:
-            raise CommandError("ERROR: cannot replicate from a PostgreSQL master of another major version")
-        if not pgdata_empty(h):
-            raise CommandError(f"ERROR: pg_basebackup: directory \"{h.pgdata}\" exists but is not empty")
+    master = None
+    if "ps" in codes and conf.get("PG_STANDBY") == h.address:
+        master = replication_source(st, h, conf, version)
     elif "ps" in codes:
         check_pg_data(h, version)
     new = [c for c in codes if not h.has(c)]
     ctx.out(f"Installing profile {profile} ({', '.join(SERVICES[c] for c in codes)}) version {version}")
     await ctx.sleep("setup")
-    if standby:
+    if master is not None:
         h.postgres = h.postgres or "standby"
         h.pg_epoch, h.pg_synced, h.rows = master.pg_epoch, True, master.rows
     st.install(h, new, version)
+    if "r" in new:
+        write_nginx_conf(h, version)
     if h.postgres == "rollback_standby" and version == TARGET:
         st.violate(12, h.name, "rollback standby installed at 4.18.01 instead of 4.16.09")
     install_apigee_stubs(h, ctx.lab.sock)

@@ -22,7 +22,7 @@ def check_master_data(st: LabState) -> None:
         st.violate(9, m.name, f"PostgreSQL master data directory emptied: {st.stored} stored "
                               "analytics messages lost")
         st.lost += st.stored
-        st.stored = 0
+        st.stored = m.rows = 0
 
 
 def streaming(st: LabState, sb: HostState) -> bool:
@@ -33,6 +33,24 @@ def streaming(st: LabState, sb: HostState) -> bool:
     return (m.up("ps") and sb.up("ps") and sb.pg_synced and sb.pg_epoch == m.pg_epoch
             and mv == sv and m.pg_data_version == mv and not pgdata_empty(sb)
             and m.pg_hba.exists() and f" {sb.address}/32 " in m.pg_hba.read_text())
+
+
+def replication_source(st: LabState, h: HostState, conf: dict[str, str], version: str) -> HostState:
+    """The master a new standby copies from (PG_MASTER of the file), as pg_basebackup needs
+    it: running as master, same major version with upgraded data, this host in its
+    pg_hba.conf; and an empty data directory here."""
+    if not pgdata_empty(h):
+        raise CommandError(f"ERROR: data directory {h.pgdata} is not empty; remove its contents first")
+    m = st.by_address(conf.get("PG_MASTER", ""))
+    if m is None or m.postgres != "master" or not m.up("ps"):
+        raise CommandError(f"ERROR: cannot connect to the PostgreSQL master {conf.get('PG_MASTER')}")
+    if m.components["ps"].version != version:
+        raise CommandError("ERROR: master and standby run different PostgreSQL major versions")
+    if m.pg_data_version != m.components["ps"].version:
+        raise CommandError("ERROR: master database is not upgraded (run db_upgrade on the master)")
+    if f" {h.address}/32 " not in (m.pg_hba.read_text() if m.pg_hba.exists() else ""):
+        raise CommandError(f"ERROR: pg_basebackup: no pg_hba.conf entry for replication from {h.address}")
+    return m
 
 
 def _state_line(st: LabState, ok: bool, epoch: int) -> str:
@@ -73,17 +91,7 @@ async def setup_replication(ctx: Ctx, rest: list[str]) -> int:
     conf = read_config(ctx, rest[rest.index("-f") + 1] if "-f" in rest and len(rest) > rest.index("-f") + 1 else None)
     if conf.get("PG_STANDBY") != h.address or h.postgres == "master":
         raise CommandError(f"ERROR: this node ({h.address}) is not PG_STANDBY in the configuration file")
-    if not pgdata_empty(h):
-        raise CommandError(f"ERROR: data directory {h.pgdata} is not empty; remove its contents first")
-    m = st.pg_master()
-    if m is None or not m.up("ps"):
-        raise CommandError("ERROR: cannot connect to the PostgreSQL master")
-    if m.components["ps"].version != h.components["ps"].version:
-        raise CommandError("ERROR: master and standby run different PostgreSQL major versions")
-    if m.pg_data_version != m.components["ps"].version:
-        raise CommandError("ERROR: master database is not upgraded (run db_upgrade on the master)")
-    if f" {h.address}/32 " not in (m.pg_hba.read_text() if m.pg_hba.exists() else ""):
-        raise CommandError(f"ERROR: pg_basebackup: no pg_hba.conf entry for replication from {h.address}")
+    m = replication_source(st, h, conf, h.components["ps"].version)
     ctx.out(f"Taking a base backup from {m.address} ...")
     await ctx.sleep("replication")
     write_pgdata(h, h.components["ps"].version)

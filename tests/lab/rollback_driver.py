@@ -16,7 +16,8 @@ GROUP = "/v1/analytics/groups/ax/axgroup-001"
 
 
 class Rollback(Driver):
-    """``skip``: fence, registrations, restart_qs, rebuild_standby, decommission, ui."""
+    """``skip``: fence (the old master), registrations, restart_qs, rebuild_standby,
+    decommission, rb_ui."""
 
     # --- the failed update ----------------------------------------------------------------
     def fail_in_postgres_wave(self, qs_restarted: bool = False) -> None:
@@ -35,6 +36,8 @@ class Rollback(Driver):
         self.nodes[m].svc("apigee-postgresql", "db_upgrade")
         self.nodes[sb].update("ps")
         if qs_restarted:
+            for h in self.with_("qpid"):          # a backlog its Qpid Server writes at once
+                self.lab.set_state(h, queue=2000)
             for h in self.with_("qs"):
                 self.nodes[h].svc("edge-qpid-server", "start")
             time.sleep(0.3)                       # analytics flows into the 9.6 master
@@ -68,6 +71,8 @@ class Rollback(Driver):
         self.setup_4_16_09(h)
         for p in profiles:
             n.ok(f"sudo {n.root}/apigee-setup/bin/setup.sh -p {p} -f {conf or n.conf}")
+        for s in stop:                           # what setup.sh did not bring back
+            n.svc(s, "start")
 
     def register(self, method: str, what: str, hosts: list[str]) -> None:
         uuids = ",".join(uuid_of(self.lab, h, "analytics", "postgres-server") for h in hosts)
@@ -75,15 +80,22 @@ class Rollback(Driver):
                 else f"{GROUP}/consumer-groups/consumer-group-001/datastores?uuid={uuids}")
         api(self.lab, method, path)
 
+    def switch_registrations(self) -> None:
+        """The analytics group and its consumer group: the old pair out, the new one in."""
+        old, new = [self.master, self.standby], [self.rollback, self.standby]
+        self.register("DELETE", "datastores", old)
+        self.register("DELETE", "servers", old)
+        self.register("POST", "servers", new)
+        self.register("POST", "datastores", new)
+
     # --- rollback.md section 3 --------------------------------------------------------------
     def rollback_postgres(self) -> None:
         m, sb, ns = self.master, self.standby, self.rollback
         a = self.lab.addresses
         self.nodes[ns].ok(f"sudo {self.nodes[ns].root}/apigee-service/bin/apigee-all start")
-        if "fence" not in self.skip:
-            for h in (m, sb):
-                self.nodes[h].svc("edge-postgres-server", "stop")
-                self.nodes[h].svc("apigee-postgresql", "stop")
+        for h in (m, sb) if "fence" not in self.skip else (sb,):   # fence: the old master
+            self.nodes[h].svc("edge-postgres-server", "stop")
+            self.nodes[h].svc("apigee-postgresql", "stop")
         for h in self.with_("qs"):
             self.nodes[h].svc("edge-qpid-server", "stop")
         self.nodes[ns].svc("apigee-postgresql", "promote-standby-to-master", a[m])
@@ -97,10 +109,7 @@ class Rollback(Driver):
             b_ = n.svc("apigee-postgresql", "postgres-check-standby").splitlines()[-1]
             assert a_ == b_, (a_, b_)
         if "registrations" not in self.skip:
-            self.register("DELETE", "datastores", [m, sb])
-            self.register("DELETE", "servers", [m, sb])
-            self.register("POST", "servers", [ns, sb])
-            self.register("POST", "datastores", [ns, sb])
+            self.switch_registrations()
         for h in (ns, sb):
             self.nodes[h].svc("edge-postgres-server", "start")
         if "restart_qs" not in self.skip:
@@ -108,37 +117,43 @@ class Rollback(Driver):
                 self.nodes[h].svc("edge-qpid-server", "start")
         if "decommission" not in self.skip:
             uuid = uuid_of(self.lab, m, "analytics", "postgres-server")
-            self.nodes[m].ok(f"sudo {self.nodes[m].root}/apigee-service/bin/apigee-all stop")
+            if self.comps[m] <= {"ps", "pg"}:     # a node that carries more keeps the rest
+                self.nodes[m].ok(f"sudo {self.nodes[m].root}/apigee-service/bin/apigee-all stop")
             api(self.lab, "DELETE", f"/v1/servers/{uuid}")
 
     # --- the other components, reverse update order (rollback.md sections 2 and 4) --------
     def rollback_qpid_node(self, h: str) -> None:
-        """A Qpid node: drained like its update, then qpidd and the Qpid Server go back together."""
+        """A Qpid node: drained like its update, then qpidd and (if updated) the Qpid Server go
+        back together; on the pair's nodes (sax) the Qpid Server is still at 4.16.09."""
         n = self.nodes[h]
+        pair = h in (self.master, self.standby)
         n.ok("sudo " + BLOCK.format(op="-A", addr=n.address))
         for _ in range(200):
             if qpid_stat.drained(n.ok(f"{n.root}/apigee-qpidd/bin/qpid-stat -q"))[0]:
                 break
             time.sleep(0.05)
-        self.reinstall(h, ["edge-qpid-server", "apigee-qpidd"], ["edge-gateway", "apigee-qpidd"], ["qs"])
+        self.reinstall(h, ["edge-qpid-server", "apigee-qpidd"],
+                       (["edge-gateway"] if not pair else []) + ["apigee-qpidd"], ["qs"])
         n.ok("sudo " + BLOCK.format(op="-D", addr=n.address))
 
     def rollback_edge(self, h: str) -> None:
         edge = [c for c in ("ms", "r", "mp") if c in self.comps[h]]
         profiles = (["mo"] if "ms" in edge else []) + (["rmp"] if {"r", "mp"} <= set(edge) else
                                                        [c for c in ("r", "mp") if c in edge])
+        if "r" in edge:                           # rollback.md 2.4: empty the Nginx config
+            n = self.nodes[h]
+            n.ok(f"sudo sh -c 'cd {n.root}/../nginx/conf.d && rm -rf *'")
         self.reinstall(h, [EDGE_SERVICES[c] for c in edge], ["edge-gateway"], profiles)
 
     def rollback_whole(self) -> None:
         pair = {self.master, self.standby}
         self.rollback_postgres()
         for h in self.with_("qs"):
-            if h not in pair:
-                self.rollback_qpid_node(h)
+            self.rollback_qpid_node(h)
         for h in self.with_("ms", "r", "mp"):
             if h not in pair and "qs" not in self.comps[h]:
                 self.rollback_edge(h)
-        for h in self.with_("ui") if "ui" not in self.skip else []:
+        for h in self.with_("ui") if "rb_ui" not in self.skip else []:
             self.reinstall(h, ["edge-ui"], ["edge-ui"], ["ui"])
         for h in self.with_("ldap"):
             self.reinstall(h, ["apigee-openldap"], ["apigee-openldap"], ["ld"])
