@@ -12,16 +12,11 @@ from pathlib import Path
 import pytest
 
 from fleet.reports import livepage, write_run_reports
-from tests.reports.synthetic import Writer, small_plan
+from tests.reports.synthetic import Writer, into_cs_zk
 
 
 def _running(tmp_path: Path) -> Writer:
-    w = Writer(tmp_path, small_plan())
-    w.start()
-    w.wave(0)
-    for h in ("m1", "m2", "m3"):
-        w.step(0, 0, h, 0)
-    w.wave(1)
+    w = into_cs_zk(tmp_path)
     w.step(1, 0, "m1", 0, end=False)          # running now: no step_end, no run_end
     return w
 

@@ -8,19 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from fleet.reports import load_run, write_run_reports
-from tests.reports.synthetic import SECRET, Writer, small_plan
+from tests.reports.synthetic import SECRET, Writer, into_cs_zk, small_plan
 
 FILES = ("steps.csv", "hosts.csv", "waves.csv", "timeline.png", "report.html")
 
 
 def failed_run(tmp_path: Path) -> Writer:
     """preflight ok; cs_zk batch 1 ok on m1; batch 2: m2 fails its update, m3 completes."""
-    w = Writer(tmp_path, small_plan())
-    w.start()
-    w.wave(0)
-    for h in ("m1", "m2", "m3"):
-        w.step(0, 0, h, 0)
-    w.wave(1)
+    w = into_cs_zk(tmp_path)
     w.step(1, 0, "m1", 0)
     w.step(1, 0, "m1", 1, output="apigee-cassandra-4.18.01-0.0.20042\n"
                                  "apigee-zookeeper-4.18.01-0.0.20042")
