@@ -6,6 +6,7 @@ goes on, report.html is a live page (``live=True``) that reloads itself."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,10 @@ def write_run_reports(folder: Path, live: bool = False) -> None:
         # an earlier attempt's page is kept as written when that attempt ended; one that
         # was never written (the runner was killed) is written now from the journal
         path = folder / attempt_page(a["attempt"])
-        if a["attempt"] == last or not path.exists():
+        if len(data.attempts) == 1:        # the whole run is that attempt: same tables
+            one = replace(data, attempt=a["attempt"])
+            write_atomic(path, render_html(one, hosts, waves, png))
+        elif a["attempt"] == last or not path.exists():
             write_atomic(path, _page(load_run(folder, attempt=a["attempt"])))
 
 
@@ -169,7 +173,7 @@ def _attempts(data: RunData, fmt: str) -> str:
 def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: bytes) -> str:
     kind, text = _headline(data)
     plan: dict[str, Any] = data.plan
-    s = data.steps
+    s = data.steps.reset_index(drop=True)
     fmt = clock_format([a["start"] for a in data.attempts] + [a["end"] for a in data.attempts])
     began = data.attempts[0]["start"] if data.attempts else None
     parts = [html.fragment("<p class='meta'>{% if d %}{{ d }} (times UTC) · {% endif %}"
@@ -186,17 +190,20 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     parts += [html.heading("Waves", "waves"),
               html.table(waves_view(waves, fmt), empty="the plan has no wave",
                          row_class=status_class, id_="waves-table")]
+    view = steps_view(s, fmt)                  # once; grouped below (200 hosts: 200 tables)
+    by_wave = dict(tuple(view.groupby(s["wave"], sort=False))) if not s.empty else {}
+    by_host = dict(tuple(view.groupby(s["host"], sort=False))) if not s.empty else {}
     for _, w in waves.iterrows():
-        mine = s[s["wave"] == w["wave"]]
+        mine = by_wave.get(w["wave"], view.iloc[0:0])
         parts.append(html.details(f"{w['wave']}: {w['status']} ({len(mine)} step(s))",
-                                  html.table(steps_view(mine, fmt), row_class=status_class),
+                                  html.table(mine, row_class=status_class),
                                   open_=w["status"] in (FAILED, RUNNING)))
     parts += [html.heading("Hosts", "hosts"),
               html.table(hosts_view(hosts, fmt), row_class=status_class, id_="hosts-table")]
     for _, h in hosts.iterrows():
-        mine = s[s["host"] == h["host"]]
+        mine = by_host.get(h["host"], view.iloc[0:0])
         parts.append(html.details(f"{h['host']}: {h['outcome']} ({len(mine)} step(s))",
-                                  html.table(steps_view(mine, fmt), row_class=status_class),
+                                  html.table(mine, row_class=status_class),
                                   open_=h["outcome"] == FAILED))
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",
