@@ -84,6 +84,8 @@ def attempts_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         a = int(e.get("attempt", 1))
         cur = out.setdefault(a, {"attempt": a, "start": e.get("time"), "end": None,
                                  "outcome": INTERRUPTED, "waves": []})
+        if e.get("event") == "run_start" and isinstance(e.get("estimate_s"), (int, float)):
+            cur["estimate"] = float(e["estimate_s"])     # the runner's estimate (plan/estimate)
         if e.get("event") == "wave_start" and e.get("wave") not in cur["waves"]:
             cur["waves"].append(e.get("wave"))
         if e.get("event") == "run_end":

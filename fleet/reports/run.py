@@ -141,10 +141,14 @@ def _progress(data: RunData, n: dict[str, int]) -> str:
     total = sum(n.values()) + running
     where = f", wave {wave}" if wave else ""
     again = f" (attempt {att['attempt']})" if att["attempt"] > 1 else ""
-    stamp = time.strftime("%H:%M:%S UTC", time.gmtime())
+    now = time.time()
+    stamp = time.strftime("%H:%M:%S UTC", time.gmtime(now))
+    est = att.get("estimate")
+    window = (f" {duration(now - att['start'])} of an estimated {duration(est)} gone."
+              if est else "")
     return (f"IN PROGRESS{again}{where}: {done} of {total} step(s) done, {running} running"
-            f"{f', {n[FAILED]} failed' if n[FAILED] else ''}. Updated {stamp}; this page "
-            f"reloads every {REFRESH} s until the run ends.")
+            f"{f', {n[FAILED]} failed' if n[FAILED] else ''}.{window} Updated {stamp}; this "
+            f"page reloads every {REFRESH} s until the run ends.")
 
 
 def _nav(data: RunData) -> str:
@@ -164,10 +168,26 @@ def _nav(data: RunData) -> str:
 
 
 def _attempts(data: RunData, fmt: str) -> str:
-    rows = [{"attempt": a["attempt"], "outcome": a["outcome"], "start": clock(a["start"], fmt),
-             "end": clock(a["end"], fmt), "waves": " ".join(w for w in a["waves"] if w)}
-            for a in data.attempts if not data.attempt or a["attempt"] == data.attempt]
-    return html.table(pd.DataFrame(rows), empty="the run has not started")
+    """One row per attempt; with the runner's estimate of its window (journaled at its
+    start, fleet/plan/estimate.py) beside what it took, when the journal has one."""
+    rows = []
+    for a in data.attempts:
+        if data.attempt and a["attempt"] != data.attempt:
+            continue
+        took = (a["end"] or a["start"]) - a["start"]
+        row = {"attempt": a["attempt"], "outcome": a["outcome"],
+               "start": clock(a["start"], fmt), "end": clock(a["end"], fmt),
+               "took": duration(took), "estimated": "", "vs estimate": ""}
+        est = a.get("estimate")
+        if est is not None:
+            row["estimated"] = duration(est)
+            if est > 0 and a["outcome"] == OK:
+                row["vs estimate"] = f"{(took - est) / est * 100:+.0f} %"
+        rows.append(row | {"waves": " ".join(w for w in a["waves"] if w)})
+    df = pd.DataFrame(rows)
+    if not df.empty and not any(a.get("estimate") is not None for a in data.attempts):
+        df = df.drop(columns=["estimated", "vs estimate"])
+    return html.table(df, empty="the run has not started")
 
 
 def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: bytes) -> str:

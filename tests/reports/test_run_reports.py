@@ -174,3 +174,21 @@ def test_without_hosts_json_the_columns_are_empty(tmp_path):
     df = steps_csv(w)
     assert set(df["dc"]) == {""}
     assert SECRET not in (w.folder / "steps.csv").read_text()
+
+
+def test_the_attempts_table_shows_the_estimate_beside_what_it_took(tmp_path):
+    w = Writer(tmp_path, small_plan())
+    w.event("run_start", run_id=w.journal.run_id, attempt=1, resumed=False, estimate_s=40.0)
+    w.wave(0)
+    for h in ("m1", "m2", "m3"):
+        w.step(0, 0, h, 0, took=9.0)                  # 3 x (1 + 9) s: the attempt took 30 s
+    w.end("ok")
+    write_run_reports(w.folder)
+    page = (w.folder / "report.html").read_text()
+    table = page[page.index(">Attempts<"):page.index("id='waves'")]
+    assert "<th>Estimated</th>" in table and "<td>40 s</td>" in table
+    assert "<td>30 s</td>" in table and "<td>-25 %</td>" in table
+    # a journal from before the runner journaled estimates: no such columns
+    old = failed_run(tmp_path / "old")
+    write_run_reports(old.folder)
+    assert "<th>Estimated</th>" not in (old.folder / "report.html").read_text()
