@@ -10,7 +10,8 @@ from typing import Any
 from fleet import TARGET_VERSION, signals
 from fleet.errors import InputError
 from fleet.plan import WAVE_HELP, WAVE_NAMES, Selection, build_plan, select
-from fleet.plan.render import render_table
+from fleet.plan.holds import HoldOptions, apply_holds
+from fleet.plan.render import estimate_line, render_table
 
 EPILOG = "waves, in order:\n" + "\n".join(f"  {w:<16} {WAVE_HELP[w]}" for w in WAVE_NAMES) + """
 
@@ -22,13 +23,20 @@ outside the repository (--secrets or user_defined.secrets_file).
 
 other commands:
   python runner.py audit --help     versions and states of every host, as a report
+  python runner.py rollback --help  back to 4.16.09 after a failed update (rollback.md)
   python runner.py region --help    Apigee X: add or remove a runtime region
   python runner.py facts --help     what the runner reads from a command's output (JSON)
+Every run prints its id, its folder (reports/RUN_ID/: journal, reports, hosts/HOST.log with
+every step's whole output) and the complete command that resumes it.
 Ctrl-C, SIGTERM or SIGHUP: no new step starts; steps already running are let finish, then
-the reports are written (the signal again: stop waiting). Resume with --resume RUN_ID.
+the reports are written (the signal again: stop waiting); the resume command is printed.
+Hold points (--pause-after, --pause-each-wave, --canary): when the batch before one is done
+the run asks on the terminal whether to go on (y/N; --yes does not answer it). Without a
+terminal, or on N, it ends with status 3 and prints the command that continues it; --resume
+goes on past the hold without asking again.
 exit status: 0 done, 1 a step or gate failed (see reports/RUN_ID/), 2 bad input (nothing
 touched) or another run holds the installation (--break-lock only after a crashed run),
-130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
+3 stopped at a hold point (--resume continues), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,6 +66,13 @@ def parser() -> argparse.ArgumentParser:
     where = p.add_argument_group("where")
     where.add_argument("--dc", action="append", metavar="DC", help="only hosts of this data centre")
     where.add_argument("--hosts", action="append", metavar="A,B", help="only these hosts")
+    hold = p.add_argument_group("hold points (the run stops and asks; --resume continues)")
+    hold.add_argument("--pause-after", action="append", metavar="WAVE[,WAVE]",
+                      help="hold after these waves (repeatable or comma list)")
+    hold.add_argument("--pause-each-wave", action="store_true", help="hold after every wave but the last")
+    hold.add_argument("--canary", metavar="HOST",
+                      help="in each role wave HOST takes part in, run it on HOST alone first, "
+                           "hold, then the rest (HOST must be one the wave may start with)")
     how = p.add_argument_group("how")
     how.add_argument("--zero-downtime", action="store_true",
                      help="rolling update: quorum-safe datastore batches, routers and MPs "
@@ -66,6 +81,10 @@ def parser() -> argparse.ArgumentParser:
                      help="print the plan and connect to nothing (no secrets needed)")
     how.add_argument("--plan-out", metavar="FILE",
                      help="write the plan as JSON (it names secrets, never holds their values)")
+    how.add_argument("--runbook", metavar="FILE.md",
+                     help="write the plan as a Markdown runbook for a change board (scope, "
+                          "waves, commands, estimates, gates, holds, rollback) and exit: "
+                          "connects to nothing, needs no secret")
     how.add_argument("--yes", action="store_true",
                      help="do not ask for confirmation (required without a terminal)")
     how.add_argument("--break-lock", action="store_true",
@@ -86,16 +105,30 @@ def _selection(args: argparse.Namespace) -> Selection:
                      dcs=_names(args.dc), hosts=_names(args.hosts))
 
 
-def _confirm(args: argparse.Namespace, plan: Any) -> None:
+def _confirm(args: argparse.Namespace, plan: Any, est: Any = None) -> None:
     if args.yes:
         return
     if not sys.stdin.isatty():
         raise InputError("no terminal to confirm on: pass --yes to run without confirmation")
     hosts = sorted({s.host for _, _, s in plan.iter_steps()})
     print(f"About to run waves {', '.join(plan.wave_names())} on {len(hosts)} host(s).")
+    if est is not None:
+        print(estimate_line(est) + ("; steps done by the earlier attempts count 0"
+                                    if args.resume else ""))
     answer = input("A full backup of every node exists and the window is open. Type 'yes': ")
     if answer.strip().lower() != "yes":
         raise InputError("not confirmed; nothing was done")
+
+
+def _write_runbook(path: str, plan: Any, nodes: Any, settings: Any, est: Any,
+                   sel: Selection) -> None:
+    """--runbook: the document, written before anything could run (it never runs)."""
+    from fleet.plan.runbook import render_runbook
+    try:
+        Path(path).write_text(render_runbook(plan, nodes, settings, est, sel), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--runbook {path}: cannot write: {exc.strerror or exc}") from None
+    print(f"runbook written to {path} (nothing was run)")
 
 
 def update_main(argv: list[str]) -> int:
@@ -106,7 +139,7 @@ def update_main(argv: list[str]) -> int:
     picked = sum(bool(x) for x in (args.wave, args.all, args.from_wave, args.resume))
     if picked > 1:
         raise InputError("choose one of --wave, --all, --from-wave and --resume")
-    if not picked and not (args.dry_run or args.plan_out):
+    if not picked and not (args.dry_run or args.plan_out or args.runbook):
         raise InputError("say what to run: --all, --wave NAME or --from-wave NAME "
                          "(or --dry-run to see the plan)")
     settings = load_settings(Path(args.config), Path(args.inventory) if args.inventory else None)
@@ -117,18 +150,28 @@ def update_main(argv: list[str]) -> int:
     else:
         sel, zero = _selection(args), args.zero_downtime
     plan = select(build_plan(nodes, settings, zero), nodes, sel)
+    from fleet.run.holds import hold_options
+    args.holds = hold_options(args, settings, HoldOptions(
+        _names(args.pause_after), args.pause_each_wave, args.canary))
+    plan = apply_holds(plan, args.holds)
     if args.plan_out:
         try:
             Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
         except OSError as exc:
             raise InputError(f"--plan-out {args.plan_out}: cannot write: {exc.strerror or exc}") from None
         print(f"plan written to {args.plan_out}")
-    if args.dry_run or (args.plan_out and not picked):
+    from fleet.run.executor import reports_dir
+    from fleet.run.history import plan_window
+    est = plan_window(plan, nodes, settings, reports_dir(settings, args.reports), args.resume)
+    if args.runbook:
+        _write_runbook(args.runbook, plan, nodes, settings, est, sel)
+    if args.dry_run or args.runbook or (args.plan_out and not picked):
         if args.dry_run:
-            print(render_table(plan))
+            print(render_table(plan, est))
         return 0
     from fleet.run.session import run
-    return run(args, settings, nodes, plan, sel, confirm=_confirm)
+    return run(args, settings, nodes, plan, sel,
+               confirm=lambda a, p: _confirm(a, p, est))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["facts"]:
             from fleet.facts.cli import main as facts_main
             return facts_main(argv[1:])
+        if argv[:1] == ["rollback"]:
+            from fleet.rollback.cli import main as rollback_main
+            return rollback_main(argv[1:])
         if argv[:1] == ["audit"]:
             from fleet.audit import main as audit_main
             return audit_main(argv[1:])
@@ -149,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print(f"interrupted ({signals.name(exc)}): see the run folder; resume with --resume RUN_ID",
+        command = getattr(exc, "resume_command", None)
+        print(f"interrupted ({signals.name(exc)}): "
+              + (f"resume with: {command}" if command else "no run was started, nothing to resume"),
               file=sys.stderr)
         return signals.exit_status(exc)

@@ -81,6 +81,9 @@ class Step:
     prompts: tuple[Prompt, ...] = ()
     request: Request | None = None
     on_failure: tuple["Step", ...] = ()  # run on the same host when this step fails
+    # What the step rests on (rollback plans): "S", "S-old" or "I" as tagged in rollback.md;
+    # an "I" step is inferred and needs --accept-inferred. None: the update's own steps.
+    basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"host": self.host, "action": self.action,
@@ -104,6 +107,8 @@ class Step:
                               "select": dict(r.select), "store": r.store}
         if self.on_failure:
             out["on_failure"] = [s.to_json() for s in self.on_failure]
+        if self.basis:
+            out["basis"] = self.basis
         return out
 
     @classmethod
@@ -120,7 +125,11 @@ class Step:
             request=Request(req["method"], req["url"], dict(req.get("body", {})),
                             dict(req.get("select", {})), req.get("store")) if req else None,
             on_failure=tuple(cls.from_json(s) for s in d.get("on_failure", ())),
+            basis=d.get("basis"),
         )
+
+
+GATE = "gate"        # the label of a wave's first batch when it only checks live versions
 
 
 @dataclass(frozen=True)
@@ -129,15 +138,23 @@ class Batch:
 
     steps: tuple[Step, ...]
     label: str = ""
+    hold: str = ""           # non-empty: the run holds after this batch (why; fleet/plan/holds.py)
 
     def hosts(self) -> list[str]:
         return list(dict.fromkeys(s.host for s in self.steps))
+
+    @property
+    def is_gate(self) -> bool:
+        return self.label == GATE
 
     def chain(self, host: str) -> list[Step]:
         return [s for s in self.steps if s.host == host]
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "steps": [s.to_json() for s in self.steps]}
+        out: dict[str, Any] = {"label": self.label, "steps": [s.to_json() for s in self.steps]}
+        if self.hold:
+            out["hold"] = self.hold
+        return out
 
 
 @dataclass(frozen=True)
@@ -155,7 +172,7 @@ class Wave:
 @dataclass(frozen=True)
 class Plan:
     target: str
-    mode: str                             # maintenance | zero-downtime
+    mode: str                             # maintenance | zero-downtime | rollback
     waves: tuple[Wave, ...]
     version: int = PLAN_FORMAT_VERSION
 
@@ -173,6 +190,11 @@ class Plan:
             for bi, b in enumerate(w.batches):
                 for s in b.steps:
                     yield wi, bi, s
+
+    def holds(self) -> list[dict[str, Any]]:
+        """The hold points: where the run stops and asks before going on."""
+        return [{"wave": w.name, "wave_index": wi, "batch": bi, "reason": b.hold}
+                for wi, w in enumerate(self.waves) for bi, b in enumerate(w.batches) if b.hold]
 
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "target": self.target, "mode": self.mode,
@@ -192,7 +214,8 @@ class Plan:
             target=d["target"], mode=d["mode"], version=int(d.get("version", 1)),
             waves=tuple(
                 Wave(w["name"], tuple(
-                    Batch(tuple(Step.from_json(s) for s in b["steps"]), b.get("label", ""))
+                    Batch(tuple(Step.from_json(s) for s in b["steps"]), b.get("label", ""),
+                          str(b.get("hold") or ""))
                     for b in w["batches"]))
                 for w in d["waves"]),
         )

@@ -54,6 +54,8 @@ class Secrets:
                 text = text.replace(value, MASK)
             else:
                 text = re.sub(rf"(?<![{WORD}]){re.escape(value)}(?![{WORD}])", MASK, text)
+                # the user of a URL (yum prints https://USER:PASSWORD@host/...)
+                text = re.sub(rf"(?<=://){re.escape(value)}(?=[:@])", MASK, text)
         return text
 
     def add(self, name: str, value: str) -> None:

@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "releases": None,
     # Optional regexes a PostgreSQL check's output must match besides its exit status.
     "postgres": {"master_pattern": None, "standby_pattern": None},
+    # The window's estimate (fleet/plan/estimate.py, fleet/run/history.py): which earlier
+    # runs refine it, how many, and the operator's own seconds per action.
+    "estimate": {"history": "installation", "runs": 10, "seconds": None},
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -47,6 +50,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "repository.mode": ("internet", "tar", "mirror"),
     "repository.java_fix": ("I", "C", "Q"),
     "platform.os": ("rhel6", "rhel7", "oracle7", "aws7"),
+    "estimate.history": ("installation", "all", "off"),
 }
 
 
@@ -100,6 +104,7 @@ def _check(values: dict[str, Any]) -> None:
             if not isinstance(num, (int, float)) or isinstance(num, bool) or num < 0:
                 raise InputError(f"config: user_defined.{group}.{key} must be a number >= 0")
     _check_values(values)
+    _check_estimate(values["estimate"])
     if values["releases"] is not None:
         from fleet.facts.releases import validate
         problem = validate(values["releases"])
@@ -117,6 +122,16 @@ def _check(values: dict[str, Any]) -> None:
     if repo["mode"] == "tar" and not repo["archive"]:
         raise InputError("config: repository.mode tar needs repository.archive "
                          "(path of apigee-4.18.01.tar.gz on the nodes)")
+
+
+def _check_estimate(est: dict[str, Any]) -> None:
+    from fleet.plan.estimate import check_overrides
+    runs = est["runs"]
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 0:
+        raise InputError("config: user_defined.estimate.runs must be a whole number >= 0")
+    problem = check_overrides(est["seconds"])
+    if problem:
+        raise InputError(f"config: user_defined.{problem}")
 
 
 def _check_values(values: dict[str, Any]) -> None:

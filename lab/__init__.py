@@ -199,8 +199,10 @@ class Lab:
     def host_data(self, host: str) -> dict[str, Any]:
         return yaml.safe_load((self.inventory_dir / "hosts.yaml").read_text())[host]["data"]
 
-    def verdict(self, final: bool = False) -> Verdict:
-        return Verdict.from_json(self._call(control="verdict", final=final)["verdict"])
+    def verdict(self, final: bool = False, expect_version: str | None = None) -> Verdict:
+        """``expect_version="4.16.09"`` judges a rolled-back installation (final only)."""
+        return Verdict.from_json(self._call(control="verdict", final=final,
+                                            expect_version=expect_version)["verdict"])
 
     def fault(self, host: str, kind: str, match: str | None = None) -> None:
         self._call(control="fault", host=host, kind=kind, match=match)

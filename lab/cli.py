@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verdict", help="judge what was done so far (exit 1 on violations)")
     p.add_argument("--dir", required=True, type=Path)
     p.add_argument("--final", action="store_true", help="apply the end-of-run judgements")
+    p.add_argument("--expect-version", choices=("4.16.09", "4.18.01"), default="4.18.01",
+                   help="with --final: the release every component must end at (4.16.09 judges "
+                   "a rolled-back installation)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("fault", help="inject a fault on a host")
     p.add_argument("--dir", required=True, type=Path)
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             print("lab stopped")
             return 0
         if a.cmd == "verdict":
-            v = Lab.attach(a.dir).verdict(final=a.final)
+            v = Lab.attach(a.dir).verdict(final=a.final, expect_version=a.expect_version)
             print(json.dumps(v.to_json(), indent=2) if a.json else v.text())
             return 0 if v.ok else 1
         if a.cmd == "fault":

@@ -4,6 +4,8 @@
 ``drop``        the SSH connections of the host are closed while a matching command runs
                 (the command does not take effect); fires once;
 ``fail-once``   the next matching command exits 1 with a message; ``fail-always`` every one;
+``fail-verbose`` every matching command prints 40 lines (one of them, as yum does, the
+                repository URL with its user and password) and exits 1;
 ``hang``        a matching command does not go on until the fault is cleared (or its caller
                 goes away): a detached job stuck until the operator fixes the cause;
 ``undrainable`` the host's Qpid broker keeps messages: its queue never drains.
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("refuse", "drop", "fail-once", "fail-always", "hang", "undrainable")
-COMMAND_KINDS = ("drop", "fail-once", "fail-always", "hang")
+KINDS = ("refuse", "drop", "fail-once", "fail-always", "fail-verbose", "hang", "undrainable")
+COMMAND_KINDS = ("drop", "fail-once", "fail-always", "fail-verbose", "hang")
 
 
 @dataclass

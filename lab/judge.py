@@ -1,8 +1,10 @@
-"""The verdict: the judgements of issues 3 and 11 over what the runner did to the lab.
+"""The verdict: the judgements of issues 3, 11 and 15 over what the runner did to the lab.
 
 Rules 1-4, 8, 11 and the "updated" half of 12 are recorded live by the commands; 7 and 10
-are computed from counters and logs; 5, 6, 9 and the "left registered" half of 12 are
-end-of-run judgements, applied with ``final=True``.
+are computed from counters and logs; 5, 6, 9, 20 and the "left registered" half of 12 are
+end-of-run judgements, applied with ``final=True``; 17-19 (rollback) are both
+(lab/rollback_judge.py). A final verdict expects every component at 4.18.01, or with
+``expect_version="4.16.09"`` a rolled-back installation.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lab import rollback_judge
 from lab.commands.postgres import check_master_data, streaming
 from lab.state import SOURCE, TARGET, LabState
 from lab.tables import package
@@ -35,7 +38,13 @@ RULES = {
     14: "secret typed at a prompt it does not belong to",
     15: "long command (update.sh, setup.sh, bootstrap, db_upgrade, replication) killed mid-way",
     16: "the same long command running twice at once on a node",
+    17: "spare standby retired before a rollback promoted it, or after it became the master",
+    18: "PostgreSQL data served by a 9.6 node to rolled-back 4.16.09 components, or 9.6 left "
+        "serving after a rollback",
+    19: "analytics lost across the rollback switch (not in the new master)",
+    20: "mixed versions at the end of a rollback",
 }
+VERSIONS = (SOURCE, TARGET)
 # Passwords may never appear in an emulated command's argv; the repository user may (it is
 # passed as ``apigeeuser=`` to the bootstrap, as the vendor documents).
 ARGV_SECRETS = ("repo_password", "admin_password")
@@ -49,16 +58,20 @@ class Verdict:
     violations: list[dict[str, Any]]
     final: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
+    expect_version: str = TARGET
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "final": self.final, "violations": self.violations, "stats": self.stats}
+        return {"ok": self.ok, "final": self.final, "expect_version": self.expect_version,
+                "violations": self.violations, "stats": self.stats}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Verdict":
-        return cls(bool(d["ok"]), list(d["violations"]), bool(d.get("final")), dict(d.get("stats", {})))
+        return cls(bool(d["ok"]), list(d["violations"]), bool(d.get("final")), dict(d.get("stats", {})),
+                   str(d.get("expect_version", TARGET)))
 
     def text(self) -> str:
-        lines = [f"Lab verdict ({'final' if self.final else 'so far'}): "
+        what = f"final, expecting {self.expect_version}" if self.final else "so far"
+        lines = [f"Lab verdict ({what}): "
                  + ("CLEAN" if self.ok else f"{len(self.violations)} violation(s)")]
         for v in self.violations:
             lines.append(f"  rule {v['rule']:>2} [{v.get('host') or '-'}] {v['message']}")
@@ -68,6 +81,11 @@ class Verdict:
                      f"lost {a.get('lost')}, in brokers {a.get('in_brokers')}, buffered {a.get('buffered')}")
         if p.get("sent"):
             lines.append(f"  probe: {p.get('sent')} requests, {p.get('failed')} failed")
+        r = self.stats.get("rollback")
+        if r:
+            lines.append(f"  rollback switch: {r['old_master']} -> {r['new_master']}; queued in Qpid "
+                         f"at the switch {r['queued_at_switch']}, drained into the new master "
+                         f"{r['drained_into_new_master']}, not in the new master {r['not_in_new_master']}")
         return "\n".join(lines)
 
 
@@ -94,7 +112,7 @@ def typed_secrets(lab: "LabServer") -> None:
                 st.violate(10, name, f"{k} in a remote (exec) command line")
 
 
-def final_checks(st: LabState) -> None:
+def final_checks(st: LabState, expect: str = TARGET) -> None:
     def fv(rule: int, host: str | None, message: str) -> None:
         st.violate(rule, host, message, final=True)
 
@@ -112,24 +130,27 @@ def final_checks(st: LabState) -> None:
         if cm and cs and cm[1] != cs[1]:
             fv(5, sb.name, f"postgres-check-master ({cm[1]}) and postgres-check-standby "
                                    f"({cs[1]}) disagree")
+    mixed_rule = 20 if st.rollback_seen else 6
+    every: set[str] = set()
     for h in st.hosts.values():
         if h.postgres == "rollback_standby" or not h.installed:
             continue
-        versions = {c.version for c in h.components.values()}
-        # the runner's rule in the lab's own tables: the package build of the target release
-        behind = [package(c.service, c.version) for c in h.components.values()
-                  if package(c.service, c.version) != package(c.service, TARGET)]
+        judged = [c for c in h.components.values() if not rollback_judge.fenced(h, c.code)]
+        versions = {c.version for c in judged if not rollback_judge.kept(c.code, c.version, expect)}
+        every |= versions
+        # the runner's rule in the lab's own tables: the package build of the expected release
+        behind = [package(c.service, c.version) for c in judged
+                  if package(c.service, c.version) != package(c.service, expect)
+                  and not rollback_judge.kept(c.code, c.version, expect)]
         if behind:
-            fv(6, h.name, f"not at {TARGET}: {', '.join(behind)}")
+            fv(6, h.name, f"not at {expect}: {', '.join(behind)}")
         if len(versions) > 1:
-            fv(6, h.name, f"mixed versions on the node: {', '.join(sorted(versions))}")
-        down = [c.service for c in h.components.values() if not c.up]
+            fv(mixed_rule, h.name, f"mixed versions on the node: {', '.join(sorted(versions))}")
+        down = [c.service for c in judged if not c.up]
         if down:
             fv(6, h.name, f"not running at the end: {', '.join(down)}")
-    every = {c.version for h in st.hosts.values() if h.installed and h.postgres != "rollback_standby"
-             for c in h.components.values()}
     if len(every) > 1:
-        fv(6, None, f"mixed versions in the installation: {', '.join(sorted(every))}")
+        fv(mixed_rule, None, f"mixed versions in the installation: {', '.join(sorted(every))}")
     for h in st.hosts.values():
         if h.postgres != "rollback_standby":
             continue
@@ -138,6 +159,7 @@ def final_checks(st: LabState) -> None:
         registered = [s.uuid for s in st.servers.values() if s.host == h.name and s.registered]
         if h.retired and registered:
             fv(12, h.name, f"left registered after it was retired ({', '.join(registered)})")
+    rollback_judge.final(st, expect, fv)
     check_master_data(st)
     pending = sum(h.queue + h.buffer for h in st.hosts.values())
     if st.produced != st.stored:
@@ -145,7 +167,9 @@ def final_checks(st: LabState) -> None:
                             f"(lost {st.lost}, still in brokers/buffers {pending})")
 
 
-async def verdict(lab: "LabServer", final: bool = False) -> Verdict:
+async def verdict(lab: "LabServer", final: bool = False, expect: str = TARGET) -> Verdict:
+    if expect not in VERSIONS:
+        raise ValueError(f"expected version must be one of {', '.join(VERSIONS)} (got {expect!r})")
     st = lab.state
     typed_secrets(lab)
     st.violations = [v for v in st.violations if v.rule != 7]
@@ -155,14 +179,16 @@ async def verdict(lab: "LabServer", final: bool = False) -> Verdict:
     if final:
         await lab.traffic.settle()
         try:
-            final_checks(st)
+            final_checks(st, expect)
         finally:
             snap = st.snapshot()
             st.producing = True
     else:
         snap = st.snapshot()
-    v = Verdict(not st.violations, [x.to_json() for x in st.violations], final,
-                {"analytics": snap["analytics"], "probe": snap["probe"]})
+    stats = {"analytics": snap["analytics"], "probe": snap["probe"]}
+    if st.switch:
+        stats["rollback"] = rollback_judge.stats(st)
+    v = Verdict(not st.violations, [x.to_json() for x in st.violations], final, stats, expect)
     write(lab.directory, v)
     return v
 

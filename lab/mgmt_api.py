@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from lab import analytics
 from lab.state import Server
 from lab.tables import SERVER_TYPES
 
@@ -47,6 +48,8 @@ class Api:
         url = urlsplit(target)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         parts = [p for p in url.path.split("/") if p]
+        if parts[:3] == ["v1", "analytics", "groups"] and self_of is None:
+            return analytics.route(st, method, parts[3:], q)
         if parts[:2] != ["v1", "servers"]:
             return 404, {"code": "messaging.adaptors.http.flow.NotFound", "message": "not found"}
         if len(parts) == 2 and method == "GET":
@@ -77,6 +80,12 @@ class Api:
                 s.reachable = form["reachable"].lower() == "true"
             return 200, server_json(self.lab, s)
         if method == "DELETE":
+            h = st.hosts[s.host]
+            if s.code == "pg" and h.postgres == "master" and st.switch and st.switch["master"] == h.name:
+                st.violate(17, h.name, "the promoted spare (now the PostgreSQL master) deregistered "
+                                       "after the rollback: 'retire the rollback standby' run on it")
+            if s.code == "pg" and h.postgres == "rollback_standby":
+                h.spare_retired = True
             s.registered = False
             return 200, server_json(self.lab, s)
         return 405, {"message": "method not allowed"}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, cast
 
 from lab import access as access_mod
+from lab import analytics
 from lab import faults as faults_mod
 from lab import judge, layout, mgmt_api, ssh, topologies
 from lab.access import Access
@@ -94,6 +95,7 @@ class LabServer:
                 st.register(h, c)
             (self.directory / "hosts" / h.name).mkdir(parents=True, exist_ok=True)
             self.keys[h.name] = layout.host_key(self.directory / "hosts" / h.name / "ssh_host_ed25519_key")
+        analytics.build(st)
         agent_srv = await asyncio.start_unix_server(self.handle_agent, "\0" + self.sock[1:])
         key_file = None
         if self.access.ssh_keys:
@@ -240,6 +242,9 @@ class LabServer:
         fault = self.faults.for_command(h.name, " ".join([cmd] + argv))
         if fault is not None:
             self.log(f"fault {fault.kind} on {h.name}: {cmd} {' '.join(argv)}")
+            if fault.kind == "fail-verbose":
+                verbose_failure(ctx, st.secrets)
+                return 1
             if fault.kind in ("fail-once", "fail-always"):
                 ctx.err(f"{cmd}: ERROR: operation failed (injected fault {fault.kind})")
                 return 1
@@ -280,7 +285,8 @@ class LabServer:
             if what == "ping":
                 return {"ok": True}
             if what == "verdict":
-                return {"verdict": (await judge.verdict(self, bool(msg.get("final")))).to_json()}
+                return {"verdict": (await judge.verdict(self, bool(msg.get("final")),
+                                                        msg.get("expect_version") or TARGET)).to_json()}
             if what == "state":
                 return {"state": dict(self.state.snapshot(), faults=[f.to_json() for f in self.faults.items])}
             if what == "fault":
@@ -343,3 +349,16 @@ class LabServer:
             st.probe_sent = st.probe_failed = 0
             st.probe_failures.clear()
             st.violations = [v for v in st.violations if v.rule != 7]
+
+
+def verbose_failure(ctx: Ctx, creds: dict[str, str]) -> None:
+    """A long failing output, as update.sh prints when yum cannot reach the repository
+    (yum names the URL with its credentials): the runner's host log must keep all of it,
+    masked, and its summary quote the end."""
+    for i in range(1, 38):
+        ctx.out(f"{ctx.cmd}: [{i:02d}/40] checking component {i}")
+    ctx.out(f"https://{creds.get('repo_user', '')}:{creds.get('repo_password', '')}"
+            "@software.apigee.com/apigee/release/4.18.01/repodata/repomd.xml: [Errno 14] "
+            "HTTPS Error 503 - Service Unavailable")
+    ctx.out(f"{ctx.cmd}: [39/40] Trying other mirror.")
+    ctx.err(f"{ctx.cmd}: [40/40] ERROR: operation failed (injected fault fail-verbose)")

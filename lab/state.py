@@ -30,6 +30,7 @@ class Component:
     code: str
     version: str = SOURCE
     state: str = "running"          # running | stopped | updating
+    rolled_back: bool = False       # reinstalled at 4.16.09 after a 4.18.01 one was uninstalled
 
     @property
     def service(self) -> str:
@@ -84,6 +85,10 @@ class HostState:
     pg_synced: bool = True                       # standby/rollback: replication set up
     updates: list[str] = field(default_factory=list)   # update codes run, in order
     retired: bool = False
+    spare_retired: bool = False                  # rollback standby retired once (stays set)
+    rows: int = 0                                # analytics rows in this node's database
+    qs_datastore: str | None = None              # datastore its Qpid Server took at start
+    uninstalled: dict[str, str] = field(default_factory=dict)  # code -> version removed
     logins: int = 0                              # passwords offered to the SSH server
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -136,6 +141,9 @@ class LabState:
     commands: list[dict[str, Any]] = field(default_factory=list)   # every emulated argv
     exec_lines: list[tuple[str, str]] = field(default_factory=list)  # (host, ssh exec command)
     pg_checks: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # host -> (kind, line, t)
+    group: Any = None                            # lab.analytics.AnalyticsGroup (axgroup-001)
+    switch: dict[str, Any] | None = None         # the PostgreSQL rollback switch (promotion)
+    rollback_seen: bool = False                  # a 4.18.01 component uninstalled or a promotion
 
     # --- lookups -------------------------------------------------------------------
     def by_address(self, addr: str) -> HostState | None:
@@ -168,12 +176,23 @@ class LabState:
 
     def install(self, host: HostState, codes: list[str] | frozenset[str], version: str) -> None:
         for c in codes:
-            host.components[c] = Component(c, version, "running")
+            was = host.uninstalled.pop(c, None)
+            host.components[c] = Component(c, version, "stopped",
+                                           rolled_back=was == TARGET and version == SOURCE)
             self.register(host, c)
+            self.set_state(host, c, "running")
         host.installed = True
 
     def set_state(self, host: HostState, code: str, state: str) -> None:
-        host.components[code].state = state
+        comp = host.components[code]
+        started = state == "running" and comp.state != "running"
+        comp.state = state
+        if started and code == "qs" and self.group is not None:
+            # a Qpid Server reads its consumer group's datastores when it starts
+            host.qs_datastore = self.group.datastore()
+        if started and code == "ps" and host.postgres == "old_master" and comp.version == TARGET:
+            self.violate(18, host.name, "the fenced old master's PostgreSQL 9.6 was started "
+                                        "again after the rollback")
         self.check_quorum()
 
     def check_quorum(self) -> None:
@@ -210,7 +229,7 @@ class LabState:
                 "selinux": h.selinux, "yum": [list(y) for y in h.yum], "queue": h.queue,
                 "buffer": h.buffer, "pg_epoch": h.pg_epoch, "pg_data_version": h.pg_data_version,
                 "pg_synced": h.pg_synced, "updates": list(h.updates), "retired": h.retired,
-                "logins": h.logins,
+                "spare_retired": h.spare_retired, "rows": h.rows, "logins": h.logins,
             }
         return {
             "hosts": hosts,
@@ -221,6 +240,8 @@ class LabState:
                           "buffered": sum(h.buffer for h in self.hosts.values())},
             "probe": {"on": self.probe, "sent": self.probe_sent, "failed": self.probe_failed},
             "violations": [v.to_json() for v in self.violations],
+            "analytics_group": self.group.to_json(self) if self.group is not None else None,
+            "switch": dict(self.switch) if self.switch else None,
             "commands": [{"host": c["host"], "cmd": c["cmd"], "argv": c["argv"]} for c in self.commands],
         }
 

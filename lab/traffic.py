@@ -11,6 +11,7 @@ import itertools
 import time
 from typing import TYPE_CHECKING
 
+from lab import analytics
 from lab.commands.postgres import check_master_data
 from lab.commands.system import OUTSIDE, blocked
 from lab.state import HostState, LabState
@@ -42,11 +43,6 @@ def seed(st: LabState) -> None:
             b.dead_letter = DEAD_LETTERS
 
 
-def pg_ready(st: LabState) -> bool:
-    m = st.pg_master()
-    return bool(m and m.up("ps") and m.pg_data_version == m.components["ps"].version)
-
-
 class Traffic:
     def __init__(self, lab: "LabServer") -> None:
         self.lab = lab
@@ -68,7 +64,6 @@ class Traffic:
 
     def consume(self) -> None:
         st = self.st
-        ready = pg_ready(st)
         for b in st.hosts.values():
             if not b.has("qpid"):
                 continue
@@ -80,13 +75,15 @@ class Traffic:
                 continue
             receiving = st.producing and not blocked(st, b, 5672, OUTSIDE)
             floor = BACKLOG if receiving else 0
-            if ready and b.up("qpid") and b.up("qs") and b.queue > floor:
+            target = analytics.write_target(st, b) if b.up("qs") else None
+            if target is not None and b.up("qpid") and b.queue > floor:
                 # Past its backlog a Qpid Server keeps up with its data centre's MPs (real
                 # ones do), so a drain ends however large the installation is.
                 n = min(b.queue - floor, max(CONSUME, 4 * PRODUCE * self._mps(b.dc)))
                 b.queue -= n
                 b.queue_out += n
-                st.stored += n
+                analytics.store(st, b, target, n)
+        analytics.follow(st)
 
     def produce(self) -> None:
         st = self.st

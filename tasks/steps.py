@@ -16,6 +16,7 @@ from nornir.core.task import Result, Task
 from fleet.facts import judge
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Prompt, Step
 from fleet.plan.checks import PREDICATES, readable
+from fleet.run.hostlog import tail
 from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
@@ -25,7 +26,6 @@ from tasks.detach import (detachable, follow_line, input_marker, job_for, log_te
 from tasks.shell import ConnectionLost, ShellResult, StepTimeout, SudoRefused, run_shell
 
 VAR = re.compile(r"\$\{(\w+)\}")
-OUTPUT_TAIL = 20
 
 
 @dataclass
@@ -195,13 +195,14 @@ def execute(task: Task, ctx: ChainContext, step: Step, key: str = "") -> tuple[i
 
 def _record(ctx: ChainContext, key: str, base: dict[str, Any], step: Step, start: float,
             status: str, rc: int | None, output: str, error: str = "") -> None:
-    tail = "\n".join(output.splitlines()[-OUTPUT_TAIL:])
+    masked = ctx.secrets.mask(output)          # before cutting: a cut must not split a secret
     info = dict(base, key=key, action=step.action, kind=step.kind,
                 command=ctx.secrets.mask(step.command), status=status, rc=rc,
-                output=ctx.secrets.mask(tail), error=ctx.secrets.mask(error), start=start,
+                output=tail(masked), error=ctx.secrets.mask(error), start=start,
                 end=time.time(), vars=dict(ctx.host_vars.get(step.host, {})))
     ctx.journal.event("step_end", **info)
-    ctx.on_event("step_end", info)
+    # the whole output goes to the host's log (fleet/run/hostlog.py), the journal keeps a tail
+    ctx.on_event("step_end", dict(info, full_output=masked))
 
 
 def run_chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_index: int,

@@ -28,9 +28,16 @@ def _version_check(output: str, args: dict[str, Any]) -> tuple[bool, str]:
     return apigee_version.check(output, str(args["target"]), args.get("packages", ()), manifest)
 
 
+def _back_check(output: str, args: dict[str, Any]) -> tuple[bool, str]:
+    manifest = releases.load(args.get("releases"))
+    return apigee_version.check_back(output, str(args["back"]), str(args["from"]),
+                                     args.get("packages", ()), manifest)
+
+
 # Step.fact -> judgement of a check step's output, once its exit status was 0.
 CHECKS: dict[str, Callable[[str, dict[str, Any]], tuple[bool, str]]] = {
     "apigee-version": _version_check,
+    "apigee-version-back": _back_check,
     "apigee-status": lambda out, args: apigee_status.check(out),
     "getenforce": lambda out, args: getenforce.check(out),
     "postgres-check": lambda out, args: postgres_check.check(out, str(args.get("pattern") or "")),

@@ -84,3 +84,29 @@ def check(text: str, target: str, wanted: Iterable[str],
     if problems:
         return False, "; ".join(problems)
     return True, f"{len(set(wanted))} package(s) at {target}"
+
+
+def check_back(text: str, back: str, came_from: str, wanted: Iterable[str],
+               manifest: releases.Manifest | None = None) -> tuple[bool, str]:
+    """After a rollback: every wanted package listed and at ``back``. An upstream package
+    with no ``back`` build in the manifest passes when it is no longer at ``came_from``'s
+    build (the only thing its version can tell)."""
+    found = parse(text)["packages"]
+    m = manifest or releases.load()
+    problems = []
+    for name in sorted(set(wanted)):
+        if name not in found:
+            problems.append(f"{name} not listed")
+            continue
+        verdict = m.at(name, found[name], back)
+        if verdict is None:
+            newer = m.at(name, found[name], came_from)
+            verdict = None if newer is None else not newer
+        if verdict is None:
+            problems.append(f"{name}-{found[name]} cannot be decided (no {back} or "
+                            f"{came_from} build known; set user_defined.releases)")
+        elif not verdict:
+            problems.append(f"{name}-{found[name]} not at {back}")
+    if problems:
+        return False, "; ".join(problems)
+    return True, f"{len(set(wanted))} package(s) back at {back}"

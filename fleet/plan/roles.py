@@ -93,14 +93,16 @@ def edge_pg(ctx: Context) -> Wave | None:
                                  for r in rounds))
 
 
-def baas(ctx: Context) -> list[Wave]:
-    """BaaS 7/10: ElasticSearch (with the Stack where both share nodes), Stack, Portal."""
-    e_nodes = ctx.with_("e")
-    b_only = [n for n in ctx.with_("b") if not n.has("e")]
-    waves = [
-        _role_wave(ctx, "baas_e", e_nodes, "baas",
-                   lambda n: [ctx.update(n, [c for c in ("e", "b") if n.has(c)])]),
-        _role_wave(ctx, "baas_b", b_only, "baas", lambda n: [ctx.update(n, ["b"])]),
-        _role_wave(ctx, "baas_p", ctx.with_("p"), "baas", lambda n: [ctx.update(n, ["p"])]),
-    ]
-    return [w for w in waves if w]
+def baas_e(ctx: Context) -> Wave | None:
+    """BaaS ElasticSearch, with the Stack where both share nodes."""
+    return _role_wave(ctx, "baas_e", ctx.with_("e"), "baas",
+                      lambda n: [ctx.update(n, [c for c in ("e", "b") if n.has(c)])])
+
+
+def baas_b(ctx: Context) -> Wave | None:
+    return _role_wave(ctx, "baas_b", [n for n in ctx.with_("b") if not n.has("e")], "baas",
+                      lambda n: [ctx.update(n, ["b"])])
+
+
+def baas_p(ctx: Context) -> Wave | None:
+    return _role_wave(ctx, "baas_p", ctx.with_("p"), "baas", lambda n: [ctx.update(n, ["p"])])

@@ -6,10 +6,7 @@ from dataclasses import dataclass
 
 from fleet.errors import InputError
 from fleet.model import Batch, Node, Plan, Wave
-from fleet.plan.builder import WAVE_NAMES
-
-# Waves whose steps only make sense on all their hosts together (the PostgreSQL pair).
-ATOMIC_WAVES = ("postgres", "rollback_add", "rollback_retire")
+from fleet.plan.waves import ATOMIC_WAVES, WAVE_NAMES
 # Gate checks read the whole installation, whatever the filter.
 GLOBAL_ACTIONS = ("gate_versions",)
 
@@ -82,7 +79,7 @@ def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
     for w in plan.waves:
         if w.name not in wanted:
             continue
-        real = {s.host for b in w.batches if b.label != "gate" for s in b.steps}
+        real = {s.host for b in w.batches if not b.is_gate for s in b.steps}
         if w.name in ATOMIC_WAVES and real & chosen and real - chosen:
             raise InputError(
                 f"wave {w.name} spans {', '.join(sorted(real))}, which this filter splits "
@@ -93,7 +90,7 @@ def select(plan: Plan, nodes: list[Node], sel: Selection) -> Plan:
             steps = tuple(s for s in b.steps if s.host in chosen or s.action in GLOBAL_ACTIONS)
             if steps:
                 batches.append(Batch(steps, b.label))
-        if any(b.label != "gate" for b in batches):
+        if any(not b.is_gate for b in batches):
             waves.append(Wave(w.name, tuple(batches)))
     waves = _spare_checked_only_if_touched(waves, nodes)
     if wanted - {"preflight"} and all(w.name == "preflight" for w in waves):

@@ -72,7 +72,8 @@ def plan_steps(plan: dict[str, Any]) -> list[dict[str, Any]]:
                 out.append({"key": step_key(wi, bi, s["host"], i), "wave_index": wi,
                             "wave": wave["name"], "batch": bi, "batch_label": batch.get("label", ""),
                             "host": s["host"], "index": i, "action": s["action"],
-                            "kind": s.get("kind", "shell"), "command": s.get("command", "")})
+                            "kind": s.get("kind", "shell"), "command": s.get("command", ""),
+                            "basis": s.get("basis")})
     return out
 
 

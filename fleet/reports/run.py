@@ -12,14 +12,17 @@ from typing import Any
 
 import pandas as pd
 
+from fleet.plan.estimate import clock as span
 from fleet.reports import html
 from fleet.reports.axis import duration
 from fleet.reports.files import write_atomic
 from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, RUNNING, SKIPPED, RunData,
-                                  for_csv, host_rows, load_run, wave_rows)
+                                  for_csv, host_rows, load_run, plan_steps, wave_rows)
 from fleet.reports.timeline import render_png
 from fleet.reports.views import (clock, clock_format, hosts_view, status_class, steps_view,
                                  waves_view)
+from fleet.run.hostlog import HOSTS_DIR
+from fleet.run.identity import held_at, resume_hint
 
 COMBINED = "report.html"
 REFRESH = 5                  # seconds between reloads of a live page
@@ -96,7 +99,10 @@ def _headline(data: RunData) -> tuple[str, str]:
         return "live", _progress(data, n)
     # Region runs continue by running the same command again: every step checks first.
     again = ("run the same `python runner.py region ...` command again"
-             if _is_region(data) else f"python runner.py --resume {data.run_id}")
+             if _is_region(data) else resume_hint(data.events) or f"python runner.py --resume {data.run_id}")
+    held = held_at(data.events)
+    if held:
+        return "warn", f"HELD after {held}{tries}{took}: {counts}. To go on: {again}"
     if outcome == OK and not n[NOT_RUN]:
         return "ok", f"Completed{tries}{took}: {counts}."
     if outcome == OK:
@@ -104,6 +110,14 @@ def _headline(data: RunData) -> tuple[str, str]:
     if outcome == FAILED:
         return "failed", f"FAILED{tries}{took}: {counts}. Fix the cause, then {again}"
     return "warn", f"INTERRUPTED{tries}{took}: {counts}. Resume: {again}"
+
+
+def _estimated(data: RunData) -> str:
+    """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
+    for e in data.events:
+        if e.get("event") == "run_start" and e.get("estimate_s") is not None:
+            return span(float(e["estimate_s"]))
+    return ""
 
 
 def _is_region(data: RunData) -> bool:
@@ -126,9 +140,32 @@ def _failures(data: RunData) -> list[str]:
         parts.append(html.fragment(
             "<div class='failure'><p><b>{{ h }}</b><br>{{ rc }}{{ err }}</p>"
             "<p class='meta'>command: <code>{{ cmd }}</code></p>"
-            "{% if out %}<pre>{{ out }}</pre>{% endif %}</div>",
-            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or ""))
+            "{% if out %}<pre>{{ out }}</pre>{% endif %}"
+            "{% if log %}<p class='meta'>whole output: <a href='{{ log }}'>{{ log }}</a></p>{% endif %}"
+            "</div>",
+            h=head, rc=rc, err=r["error"] or "", cmd=r["command"] or "", out=r["output"] or "",
+            log=_host_log(data, r["host"])))
     return parts
+
+
+def _inferred(data: RunData, fmt: str) -> list[str]:
+    """Rollback plans: the steps rollback.md marks inferred, with how each ended."""
+    keys = {p["key"] for p in plan_steps(data.plan) if p.get("basis") == "I"}
+    if not keys:
+        return []
+    s = data.steps
+    mine = s[s["key"].isin(keys)] if not s.empty else s
+    return [html.heading("Inferred steps — verify with vendor support", "inferred"),
+            html.fragment("<p>{{ n }} step(s) of this plan rest on an inference of "
+                          "rollback.md [I], not on vendor text (docs/rollback-commands.md).</p>",
+                          n=len(keys)),
+            html.table(steps_view(mine, fmt))]
+
+
+def _host_log(data: RunData, host: str) -> str:
+    """The host's whole-output log, relative to the report, if the run wrote one."""
+    rel = f"{HOSTS_DIR}/{host}.log"
+    return rel if (Path(data.folder) / rel).exists() else ""
 
 
 def _progress(data: RunData, n: dict[str, int]) -> str:
@@ -198,12 +235,14 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     began = data.attempts[0]["start"] if data.attempts else None
     parts = [html.fragment("<p class='meta'>{% if d %}{{ d }} (times UTC) · {% endif %}"
                            "target {{ t }} · mode {{ m }} · {{ n }} host(s) · "
-                           "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}</p>",
+                           "{{ w }} wave(s){% if e %} · API endpoint {{ e }}{% endif %}"
+                           "{% if est %} · estimated window {{ est }}{% endif %}</p>",
                            d=clock(began, "%Y-%m-%d") if began else "",
                            t=plan.get("target", "?"), m=plan.get("mode", "?"), n=len(hosts),
-                           w=len(waves), e=plan.get("endpoint")),
+                           w=len(waves), e=plan.get("endpoint"), est=_estimated(data)),
              _nav(data), html.banner(kind, text)]
     parts += _failures(data)
+    parts += _inferred(data, fmt)
     parts += [html.heading("Timeline", "timeline-section"),
               html.png_img(png, f"timeline of run {data.run_id}: one row per host")]
     parts += [html.heading("Attempts"), _attempts(data, fmt)]
@@ -228,6 +267,7 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",
                                f=str(data.folder)))
-    kind_name = "Apigee X region run" if _is_region(data) else "Edge update run"
+    kind_name = ("Apigee X region run" if _is_region(data) else
+                 "Edge rollback run" if plan.get("mode") == "rollback" else "Edge update run")
     title = f"{kind_name} {data.run_id}" + (f", attempt {data.attempt}" if data.attempt else "")
     return html.page(title, parts, refresh=REFRESH if data.outcome == RUNNING else 0)

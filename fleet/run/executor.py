@@ -19,6 +19,8 @@ from fleet.secrets import Secrets
 from fleet.settings import Settings
 
 EventSink = Callable[[str, dict[str, Any]], None]
+# a hold point reached (wave index, batch index, wave, why): True stops the run there
+HoldSink = Callable[[int, int, str, str], bool]
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Outcome:
     failed: list[dict[str, Any]] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    held: str = ""                 # the run stopped at this hold point (fleet/run/holds.py)
 
 
 def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None) -> Any:
@@ -112,7 +115,8 @@ def ssh_options(nr: Any, settings: Settings, secrets: Secrets) -> None:
 
 def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, journal: Journal,
                  done: dict[str, dict[str, Any]] | None = None,
-                 on_event: EventSink = lambda kind, info: None) -> Outcome:
+                 on_event: EventSink = lambda kind, info: None,
+                 on_hold: HoldSink = lambda wi, bi, wave, why: False) -> Outcome:
     from nornir.plugins.runners import ThreadedRunner
 
     from tasks.steps import ChainContext
@@ -144,6 +148,8 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                     if todo:
                         chains[host] = todo
                 if not chains:
+                    if _held(out, plan, wi, bi, on_hold):
+                        return out
                     continue
                 on_event("batch_start", {"wave": wave.name, "batch": bi, "label": batch.label,
                                          "of": len(wave.batches), "hosts": list(chains)})
@@ -168,6 +174,8 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                     out.ok = False
                     out.not_run = _not_run(plan, wi, bi)
                     return out
+                if _held(out, plan, wi, bi, on_hold):
+                    return out
     finally:
         out.elapsed = time.monotonic() - t0
         if ctx.abandoned:                 # commands still run: hang up, type nothing into them
@@ -177,6 +185,16 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
         else:
             nr.close_connections(on_good=True, on_failed=True)
     return out
+
+
+def _held(out: Outcome, plan: Plan, wi: int, bi: int, on_hold: HoldSink) -> bool:
+    """After a batch that carries a hold: stop here if the hold says so."""
+    batch = plan.waves[wi].batches[bi]
+    if batch.hold and on_hold(wi, bi, plan.waves[wi].name, batch.hold):
+        out.held = f"{plan.waves[wi].name} batch {bi + 1}: {batch.hold}"
+        out.not_run = _not_run(plan, wi, bi)
+        return True
+    return False
 
 
 def _finish_running_steps(ctx: Any) -> None:

@@ -13,7 +13,11 @@ block, drain, update, unblock instead of draining a broker that takes traffic.
 
 Events (``event`` key): ``run_start`` (run_id, plan_digest, argv, resumed), ``wave_start``,
 ``step_start`` / ``step_end`` (key, wave, batch, host, index, action, command, kind,
-status ok|failed|skipped, rc, output, vars, start, end), ``run_end`` (status, summary).
+status ok|failed|skipped, rc, output, vars, start, end), ``hold`` / ``hold_end`` (a hold
+point reached and answered: fleet/run/holds.py), ``run_end`` (status ok|failed|held|
+interrupted|error, ...). ``output`` is the step's last lines, bounded (fleet/run/hostlog.py
+``tail``); the whole output is in ``hosts/HOST.log``. ``run_start`` carries the options that
+rebuild the plan (selection, mode, holds) and the printed ``resume_command``.
 """
 from __future__ import annotations
 

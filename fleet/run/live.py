@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -19,7 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from fleet.model import Plan
+from fleet.plan.estimate import Estimate
 from fleet.run.journal import step_key
+from fleet.run.progress import Tally
 
 
 @dataclass
@@ -42,7 +44,6 @@ class State:
     label: str = ""
     hosts: dict[str, HostNow] = field(default_factory=dict)
     last_index: dict[str, int] = field(default_factory=dict)
-    steps_done: int = 0
     failed_hosts: set[str] = field(default_factory=set)
     hosts_done: set[str] = field(default_factory=set)
 
@@ -77,12 +78,15 @@ def last_keys(plan: Plan) -> dict[str, str]:
 class RichProgress:
     """Context manager with ``on_event(kind, info)``, as fleet.run.progress expects."""
 
-    def __init__(self, plan: Plan, console: Console | None = None) -> None:
+    def __init__(self, plan: Plan, console: Console | None = None, done: Iterable[str] = (),
+                 est: Estimate | None = None) -> None:
         self.plan = plan
         self.console = console or Console()
-        self.total = sum(1 for _ in plan.iter_steps())
+        self.tally = Tally(plan, done, est)
         self.last_key = last_keys(plan)
         self.state = State(waves=len(plan.waves))
+        # hosts whose last step an earlier attempt completed are done already
+        self.state.hosts_done = {h for h, k in self.last_key.items() if k in self.tally.done}
         self.lock = threading.Lock()
         self.t0 = time.monotonic()
         self.live = Live(console=self.console, refresh_per_second=4, transient=False,
@@ -110,6 +114,7 @@ class RichProgress:
 
     def _apply(self, kind: str, info: dict[str, Any]) -> tuple[str, str] | None:
         st, now = self.state, time.monotonic()
+        self.tally.on_event(kind, info, now)
         if kind == "wave_start":
             st.wave, st.wave_no, st.batches = info["wave"], info["index"] + 1, info["batches"]
             st.waves = info.get("of", st.waves)
@@ -129,7 +134,6 @@ class RichProgress:
         elif kind == "step_end":
             if "/undo" in str(info.get("key", "")):
                 return None
-            st.steps_done += 1
             if info["status"] != "ok":
                 h.state = "failed"
                 st.failed_hosts.add(host)
@@ -161,11 +165,11 @@ class RichProgress:
             done, failed = len(st.hosts_done - st.failed_hosts), len(st.failed_hosts)
             counts.append(f"   run: {done} host(s) done · ")
             counts.append(f"{failed} failed", style="red" if failed else "")
-            counts.append(f" · {len(self.last_key) - done - failed} to go · "
-                          f"{st.steps_done}/{self.total} steps")
+            counts.append(f" · {len(self.last_key) - done - failed} to go")
+            tally = self.tally
             bar = Table.grid(padding=(0, 1))
-            bar.add_row(ProgressBar(total=max(self.total, 1), completed=st.steps_done, width=60),
-                        Text(f"{100 * st.steps_done // max(self.total, 1)}%"))
+            bar.add_row(ProgressBar(total=max(tally.total, 1), completed=tally.steps_done, width=60),
+                        Text(tally.text(time.monotonic())))
             table = Table(box=None, pad_edge=False, show_edge=False, expand=False)
             for col in ("host", "state", "step", "for", "busy with / waiting on"):
                 table.add_column(col, no_wrap=True, overflow="ellipsis",

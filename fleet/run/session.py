@@ -16,8 +16,12 @@ from fleet.model import Node, Plan
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
+from fleet.run.holds import HELD_EXIT, HoldKeeper
+from fleet.run.hostlog import HostLogs
+from fleet.run.identity import banner, resume_command
+from fleet.run.history import plan_window
 from fleet.run.journal import JOURNAL, PLAN, Journal, new_run_id, read_events, write_hosts_json
-from fleet.run.lock import LEASE, ControlLock, drop_leases, take_leases
+from fleet.run.lock import LEASE, ControlLock, drop_leases, installation_key, take_leases
 from fleet.run.progress import make_progress
 from fleet.secrets import Secrets, load_secrets, needed, require
 from fleet.settings import Settings
@@ -45,23 +49,29 @@ def resume_selection(settings: Settings, args: argparse.Namespace) -> tuple[Sele
     return sel, start.get("mode") == "zero-downtime"
 
 
-def _summary(out: Outcome, journal: Journal) -> str:
-    lines = [f"run {journal.run_id}: {'completed' if out.ok else 'FAILED'} in "
+def _summary(out: Outcome, journal: Journal, logs: HostLogs, again: str) -> str:
+    state = "completed" if out.ok and not out.held else "HELD" if out.ok else "FAILED"
+    lines = [f"run {journal.run_id}: {state} in "
              f"{out.elapsed:.1f}s; {out.ran} step(s) run"
              + (f", {out.skipped} already done before" if out.skipped else "")]
     hints: dict[str, str] = {}
     for f in out.failed:
         lines.append(f"  failed: {f['wave']} batch {f['batch'] + 1} on {f['host']}: {f['message']}")
+        lines.extend(logs.quote(f["host"]))
         action = f["message"].split(":", 1)[0]
         if action in HINTS:
             hints.setdefault(action, HINTS[action])
     lines.extend(f"  what to fix ({a}): {h}" for a, h in hints.items())
+    if out.held:
+        lines.append(f"  held after {out.held}")
     if out.not_run:
-        lines.append("  not run:")
+        lines.append("  not run yet:" if out.held else "  not run:")
         lines.extend(f"    {n}" for n in out.not_run)
     lines.append(f"  journal and reports: {journal.folder}")
-    if not out.ok:
-        lines.append(f"  fix the cause, then: python runner.py --resume {journal.run_id}")
+    if out.held:
+        lines.append(f"  to go on: {again}")
+    elif not out.ok:
+        lines.append(f"  fix the cause, then: {again}")
     return "\n".join(lines)
 
 
@@ -88,10 +98,15 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
     base = reports_dir(settings, args.reports)
     _writable(base, args.resume)
     run_id = args.resume or new_run_id()
+    args.resume_command = resume_command(args, run_id, base)
     lock = ControlLock(nodes, run_id).acquire()
     try:
         confirm(args, plan)
         return _locked_run(args, settings, nodes, plan, sel, secrets, base, run_id)
+    except KeyboardInterrupt as exc:
+        if (base / run_id / JOURNAL).exists():          # something to resume
+            exc.resume_command = args.resume_command    # type: ignore[attr-defined]
+        raise
     finally:
         lock.release()
 
@@ -111,6 +126,7 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                              f"(inventory, config or code); start a new run instead")
         done = journal.completed(stored)
         journal.attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
+    est = plan_window(plan, nodes, settings, base, done=done)
     nr = open_nornir(settings, secrets)
     leased = take_leases(nr, nodes, plan, settings, secrets, run_id, args.break_lock)
     abandoned = False
@@ -124,13 +140,22 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
         journal.event("run_start", run_id=journal.run_id, attempt=journal.attempt,
                       resumed=bool(args.resume), plan_digest=plan.digest(), mode=plan.mode,
                       selection=sel.to_json(), leases=leased, break_lock=args.break_lock,
-                      argv=[secrets.mask(a) for a in sys.argv[1:]])
+                      argv=[secrets.mask(a) for a in sys.argv[1:]], holds=args.holds.to_json(),
+                      resume_command=args.resume_command,
+                      installation=installation_key(nodes), estimate_s=round(est.total, 1))
+        print(banner(run_id, journal.folder, args.resume_command, journal.attempt), flush=True)
         reports = ReportWriter(journal)
-        progress = make_progress(plan)
+        progress = make_progress(plan, done, est)
+        logs = HostLogs(journal.folder, run_id, journal.attempt, secrets)
+
+        def on_event(kind: str, info: dict[str, Any]) -> None:
+            logs.on_event(kind, info)
+            progress.on_event(kind, info)
         try:
             with progress:
                 out = execute_plan(plan, nr, settings, secrets, journal, done,
-                                   reports.follow(progress.on_event))
+                                   reports.follow(on_event),
+                                   HoldKeeper(journal, progress, args.resume_command))
         except KeyboardInterrupt as exc:
             abandoned = bool(getattr(exc, "abandoned", False))
             journal.event("run_end", status="interrupted", signal=signals.name(exc))
@@ -141,11 +166,12 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                           error=secrets.mask(f"{type(exc).__name__}: {exc}"))
             reports.write()
             raise
-        journal.event("run_end", status="ok" if out.ok else "failed", ran=out.ran,
-                      skipped=out.skipped, failed=out.failed, not_run=out.not_run)
+        status = "held" if out.held else "ok" if out.ok else "failed"
+        journal.event("run_end", status=status, ran=out.ran, skipped=out.skipped,
+                      failed=out.failed, not_run=out.not_run, held=out.held)
         reports.write()
-        print(_summary(out, journal))
-        return 0 if out.ok else 1
+        print(_summary(out, journal, logs, args.resume_command))
+        return HELD_EXIT if out.held else 0 if out.ok else 1
     finally:
         _release(nr, nodes, leased, settings, secrets, run_id, abandoned)
 

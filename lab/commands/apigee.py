@@ -6,8 +6,9 @@ import time
 
 from lab.tables import PROFILES, SERVICES
 from lab.commands import Ctx, CommandError, command
-from lab.commands.postgres import POSTGRES_VERBS
-from lab.commands.update import ordered, read_config, start, stop, update_components
+from lab.commands.postgres import POSTGRES_VERBS, pgdata_empty
+from lab.commands.rollback import GATEWAY, install_conflict, setup_uninstall, uninstall
+from lab.commands.update import check_pg_data, ordered, read_config, start, stop, update_components
 from lab.layout import install_apigee_stubs, write_pgdata, write_postgres_files
 from lab.state import SERVICE_COMPONENT, SOURCE, TARGET, HostState, package
 
@@ -56,9 +57,15 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             install_apigee_stubs(h, ctx.lab.sock)
             ctx.out(f"apigee-setup updated to {package('apigee-setup', TARGET)}")
             return 0
+        if verb == "uninstall":
+            return await setup_uninstall(ctx)
         if verb == "install":
             if h.repo_version is None:
                 raise CommandError("ERROR: apigee-service is not bootstrapped on this node")
+            if h.setup_version and h.setup_version != h.repo_version:
+                raise CommandError(f"Error: {package('apigee-setup', h.setup_version)} is installed; "
+                                   f"apigee-setup-{h.repo_version} cannot replace it (yum does not "
+                                   "downgrade): 'apigee-service apigee-setup uninstall' first")
             await ctx.sleep("setup_update")
             h.setup_version = h.repo_version
             install_apigee_stubs(h, ctx.lab.sock)
@@ -107,13 +114,19 @@ async def apigee_service(ctx: Ctx) -> int:
     if service in SPECIAL:
         return await special(ctx, service, verb, rest)
     code = SERVICE_COMPONENT.get(service)
-    if code is None:
+    if code is None and service != GATEWAY:
         raise CommandError(f"apigee-service: unknown component '{service}'")
+    if verb == "uninstall":
+        return await uninstall(ctx, service)
+    if code is None:
+        raise CommandError(f"apigee-service: {service}: unsupported action '{verb}'")
     h = ctx.host
     if verb == "install":
+        version = h.repo_version or SOURCE
+        install_conflict(h, code, version)
         if not h.has(code):
             await ctx.sleep("setup")
-            ctx.st.install(h, [code], h.repo_version or SOURCE)
+            ctx.st.install(h, [code], version)
         ctx.out(f"{service} is installed")
         return 0
     if not h.has(code):
@@ -176,8 +189,13 @@ async def apigee_all(ctx: Ctx) -> int:
         h.retired = False
         return 0
     if verb == "stop":
+        if ctx.st.switch and ctx.st.switch["master"] == h.name and h.postgres == "master":
+            ctx.st.violate(17, h.name, "the promoted spare (now the PostgreSQL master) stopped with "
+                                       "apigee-all stop after the rollback: 'retire the rollback "
+                                       "standby' run on it")
         await stop(ctx, codes)
         h.retired = h.postgres == "rollback_standby"
+        h.spare_retired = h.spare_retired or h.retired
         return 0
     ctx.err("Usage: apigee-all start|stop|restart|status|version")
     return 1
@@ -195,26 +213,37 @@ async def setup_sh(ctx: Ctx) -> int:
     h, st = ctx.host, ctx.st
     version = h.setup_version
     codes = list(PROFILES[profile])
-    if "ps" in codes and conf.get("PG_STANDBY") == h.address:
+    for c in codes:
+        install_conflict(h, c, version)
+    standby = "ps" in codes and conf.get("PG_STANDBY") == h.address
+    if standby:
         master = st.by_address(conf.get("PG_MASTER", ""))
-        if master is None or not master.up("ps"):
+        if master is None or not master.up("ps") or master.postgres != "master":
             raise CommandError(f"ERROR: PostgreSQL master {conf.get('PG_MASTER')} is not reachable")
         if h.address not in master.pg_hba.read_text():
             raise CommandError(f"ERROR: replication refused: pg_hba.conf on {master.address} has no "
                                f"entry for {h.address}")
         if master.components["ps"].version != version:
             raise CommandError("ERROR: cannot replicate from a PostgreSQL master of another major version")
-        h.postgres = h.postgres or "standby"
-        h.pg_epoch, h.pg_synced = master.pg_epoch, True
+        if not pgdata_empty(h):
+            raise CommandError(f"ERROR: pg_basebackup: directory \"{h.pgdata}\" exists but is not empty")
+    elif "ps" in codes:
+        check_pg_data(h, version)
+    new = [c for c in codes if not h.has(c)]
     ctx.out(f"Installing profile {profile} ({', '.join(SERVICES[c] for c in codes)}) version {version}")
     await ctx.sleep("setup")
-    st.install(h, codes, version)
+    if standby:
+        h.postgres = h.postgres or "standby"
+        h.pg_epoch, h.pg_synced, h.rows = master.pg_epoch, True, master.rows
+    st.install(h, new, version)
     if h.postgres == "rollback_standby" and version == TARGET:
         st.violate(12, h.name, "rollback standby installed at 4.18.01 instead of 4.16.09")
     install_apigee_stubs(h, ctx.lab.sock)
     if "ps" in codes:
+        fresh = pgdata_empty(h)
         if not h.pg_properties.exists():
             write_postgres_files(h, st)
-        write_pgdata(h, version)
+        if fresh:
+            write_pgdata(h, version)
     ctx.out(f"Setup of profile {profile} completed successfully")
     return 0

@@ -5,6 +5,7 @@ import time
 from typing import Awaitable, Callable
 
 from lab.commands import Ctx, CommandError
+from lab.commands.rollback import ROLLBACK_VERBS
 from lab.commands.update import read_config
 from lab.layout import write_pgdata
 from lab.state import PG_MAJOR, HostState, LabState
@@ -133,4 +134,5 @@ async def check_standby(ctx: Ctx, rest: list[str]) -> int:
 POSTGRES_VERBS: dict[str, Callable[[Ctx, list[str]], Awaitable[int]]] = {
     "db_upgrade": db_upgrade, "setup-replication-on-standby": setup_replication,
     "postgres-check-master": check_master, "postgres-check-standby": check_standby,
+    **ROLLBACK_VERBS,
 }

@@ -7,7 +7,7 @@ import re
 from lab.tables import EDGE_JAVA
 from lab.commands import Ctx, CommandError, command
 from lab.commands.system import judge_broker_closed
-from lab.state import ORDER, TARGET, HostState
+from lab.state import ORDER, PG_MAJOR, SOURCE, TARGET, HostState
 
 CODES = ("cs", "zk", "ldap", "qpid", "ps", "edge", "ui", "e", "b", "p")
 
@@ -23,6 +23,20 @@ def regenerate_hba(h: HostState) -> None:
         h.pg_hba.write_text(render_hba(h.pg_properties.read_text()))
 
 
+def pg_data_major(h: HostState) -> str | None:
+    f = h.pgdata / "PG_VERSION"
+    return f.read_text().strip() if f.is_file() else None
+
+
+def check_pg_data(h: HostState, version: str) -> None:
+    """PostgreSQL 9.4 refuses a data directory initialized by 9.6 (pg_ctl's FATAL)."""
+    data = pg_data_major(h)
+    if data and data != PG_MAJOR[version] and version == SOURCE:
+        raise CommandError(f"FATAL: database files are incompatible with server\nDETAIL: The data "
+                           f"directory was initialized by PostgreSQL version {data}, which is not "
+                           f"compatible with this version {PG_MAJOR[version]}.")
+
+
 async def start(ctx: Ctx, codes: list[str]) -> None:
     h = ctx.host
     for c in ordered(codes):
@@ -30,6 +44,8 @@ async def start(ctx: Ctx, codes: list[str]) -> None:
         if comp.up:
             ctx.out(f"{comp.service} is already running")
             continue
+        if c == "ps":
+            check_pg_data(h, comp.version)
         ctx.out(f"Starting {comp.service} ...")
         await ctx.sleep("start")
         if c == "ps":

@@ -1,32 +1,9 @@
-"""A stand-in for every host's SSH port, shared by the bad-input tests: it counts
-connection attempts so a test can prove that nothing was contacted."""
+"""The `listener` fixture shared by the bad-input tests (see tests/cli/listener.py)."""
 from __future__ import annotations
-
-import socket
-import threading
 
 import pytest
 
-
-class Listener:
-    """A TCP port standing in for every host's SSH: it only counts connections."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(50)
-        self.port = self.sock.getsockname()[1]
-        self.hits = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.hits += 1
-            conn.close()
+from tests.cli.listener import Listener
 
 
 @pytest.fixture(scope="module")

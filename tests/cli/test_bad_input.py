@@ -85,6 +85,16 @@ CASES = [
     ("two choices", FIVE, ["--all", "--wave", "qpid"], None, "choose one of"),
     ("no terminal", FIVE, ["--all"], None, "no terminal to confirm on: pass --yes"),
     ("unknown flag", FIVE, ["--al"], None, "unrecognized arguments"),
+    ("pause after unknown wave", FIVE, ["--all", "--yes", "--pause-after", "cs_zk,edgy"], None,
+     "--pause-after edgy: unknown wave"),
+    ("pause after a wave not run", FIVE, ["--wave", "qpid", "--yes", "--pause-after", "edge"],
+     None, "--pause-after edge: not a wave of this run"),
+    ("canary not selected", FIVE, ["--wave", "cs_zk", "--yes", "--dc", "dc-1", "--canary", "m5"],
+     None, "--canary m5: not a host of this run"),
+    ("canary that cannot go first", FIVE, ["--all", "--yes", "--canary", "m3"], None,
+     "--canary m3: in wave edge it goes in batch 4, after m1"),
+    ("canary alone in its waves", FIVE, ["--wave", "ldap", "--yes", "--canary", "m1"], None,
+     "no wave of this run updates m1 together with other hosts"),
 ]
 
 

@@ -180,6 +180,9 @@ def test_masking_whole_values_only():
     text = "/opt/apigee/apigee-service password user=apigee apigee:pw@host " + "x" * 25
     assert s.mask(text) == ("/opt/apigee/apigee-service password user=******** "
                             "********:********@host ********xxxxx")
+    # a URL's user, as yum prints the repository it cannot reach
+    assert s.mask("https://apigee:pw@software.apigee.com/apigee/x") == \
+        "https://********:********@software.apigee.com/apigee/x"
 
 
 def test_plan_files_are_never_masked(tmp_path, listener):

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def runner(lab: Any, *args: str, reports: Path, env: dict | None = None,
            timeout: float = 300) -> subprocess.CompletedProcess:
     """`python runner.py [SUBCOMMAND] --config LAB --reports DIR ARGS` as an operator runs it."""
-    sub = list(args[:1]) if args[:1] in (("audit",), ("region",)) else []
+    sub = list(args[:1]) if args[:1] in (("audit",), ("region",), ("rollback",)) else []
     cmd = [sys.executable, str(ROOT / "runner.py"), *sub, "--config", str(lab.config_path),
            "--reports", str(reports), *args[len(sub):]]
     full_env = dict(os.environ, NO_COLOR="1", **(env or {}))

@@ -228,7 +228,8 @@ def test_ctrl_c_sigterm_or_sighup_stop_the_run_and_still_write_its_reports(tmp_p
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == status, err
-        assert "resume with --resume" in err and "reports not written" not in err
+        assert "resume with: " in err and f"--resume {run_id} " in err
+        assert "reports not written" not in err
         assert "Traceback" not in err
         evts = events(reports, run_id)
         # the steps in flight were let finish and journaled; none started after the interrupt

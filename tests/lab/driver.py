@@ -202,6 +202,8 @@ class Driver:
         for code in ("e", "b", "p"):
             for h in self.with_(code):
                 self.nodes[h].update(code)
+        if until == "postgres":                  # stop where the PostgreSQL wave begins
+            return
         if self.master:
             self.postgres()
         if self.rollback:

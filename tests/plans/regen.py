@@ -26,3 +26,11 @@ if __name__ == "__main__":
         GOLDEN.mkdir(exist_ok=True)
         (GOLDEN / f"{path.stem}.txt").write_text(commands(plan))
         print("rewrote", path.name)
+    from tests.plans.test_holds import HOLDS, describe, held_plan, load_cases
+    cases = load_cases()
+    for case in cases:
+        if "error" not in case:
+            case.update(describe(held_plan(case)))
+    comments = "".join(ln + "\n" for ln in HOLDS.read_text().splitlines() if ln.startswith("#"))
+    HOLDS.write_text(comments + yaml.safe_dump(cases, sort_keys=False, width=120))
+    print("rewrote", HOLDS.name)

@@ -220,7 +220,7 @@ def test_each_attempt_keeps_its_own_report_and_the_combined_one_shows_both(resum
     assert attempts.count("<tr>") == 3 and ">failed<" in attempts and ">ok<" in attempts
     # the pages link each other (the failed attempt's page, kept as written, links the whole run)
     for page in (whole, two, (folder / "attempt-1.html").read_text()):
-        links = set(re.findall(r"href='([^']+)'", page))
+        links = {x for x in re.findall(r"href='([^']+)'", page) if not x.startswith("hosts/")}
         assert links and links <= {"report.html", "attempt-1.html", "attempt-2.html"}
     assert "attempt-2.html" in whole and "report.html" in two
     steps = _rows(folder)

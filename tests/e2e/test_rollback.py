@@ -1,0 +1,85 @@
+"""Issue 15's Done-when through the lab, with the real runner over real SSH:
+
+- an update that failed in the edge wave, rolled back with ``--components edge``, then
+  updated again, ends clean at 4.18.01;
+- an update that failed in the postgres wave after ``db_upgrade``, rolled back whole, ends
+  with ``verdict --final --expect-version 4.16.09`` clean: the spare is the master and no
+  analytics were lost.
+
+5-node always; the 9-, 13- and 12-node two-DC topologies with FLEET_E2E_ALL_TOPOLOGIES=1
+(several minutes each on a shared 2-core machine)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from lab import Lab
+from tests.e2e.helpers import events, explain, run_ids, runner
+
+pytest.importorskip("lab.commands.rollback", reason="the lab's rollback emulation (branch i15lab)")
+ALL = os.environ.get("FLEET_E2E_ALL_TOPOLOGIES") == "1"
+# topology -> (a host of the edge wave after the first one, the PostgreSQL standby)
+TOPOLOGIES = {"5-node": ("m2", "m5"), "9-node": ("m1", "m9"), "13-node": ("m10", "m9"),
+              "12-node-2dc": ("m1", "m12")}
+PARAMS = [pytest.param(t, marks=[] if t == "5-node" or ALL else pytest.mark.skip(
+    reason="set FLEET_E2E_ALL_TOPOLOGIES=1 to run the bigger topologies")) for t in TOPOLOGIES]
+
+
+def _latest(reports, before: list[str]) -> str:
+    (new,) = [r for r in run_ids(reports) if r not in before]
+    return new
+
+
+@pytest.mark.parametrize("topology", PARAMS)
+def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topology):
+    reports = tmp_path / "reports"
+    edge_host, _ = TOPOLOGIES[topology]
+    with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.0) as lab:
+        lab.fault(edge_host, "fail-always", match="update.sh -c edge")
+        res = runner(lab, "--all", "--yes", reports=reports)
+        assert res.returncode == 1 and f"failed: edge" in res.stdout, explain(res)
+        lab.clear_faults()
+        before = run_ids(reports)
+        # refused without --accept-inferred, nothing done
+        res = runner(lab, "rollback", "--components", "edge", "--yes", reports=reports)
+        assert res.returncode == 2 and "--accept-inferred" in res.stderr, explain(res)
+        assert run_ids(reports) == before
+        res = runner(lab, "rollback", "--components", "edge", "--yes", "--accept-inferred",
+                     reports=reports, timeout=900)
+        assert res.returncode == 0, explain(res, lab)
+        rb = _latest(reports, before)
+        evts = events(reports, rb)
+        waves = {e["wave"] for e in evts if e["event"] == "step_end"}
+        assert "rb_edge" in waves and "rb_postgres" not in waves
+        assert not any(e.get("action") == "update" for e in evts if e["event"] == "step_start")
+        assert (reports / rb / "report.html").exists()
+        before = run_ids(reports)
+        res = runner(lab, "--all", "--yes", reports=reports, timeout=900)
+        assert res.returncode == 0, explain(res, lab)
+        v = lab.verdict(final=True)
+        assert v.ok, v.violations
+
+
+@pytest.mark.parametrize("topology", PARAMS)
+def test_postgres_failure_after_db_upgrade_rolled_back_whole(tmp_path, topology):
+    reports = tmp_path / "reports"
+    _, standby = TOPOLOGIES[topology]
+    with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.0) as lab:
+        lab.fault(standby, "fail-always", match="update.sh -c ps")
+        res = runner(lab, "--all", "--yes", reports=reports, timeout=900)
+        assert res.returncode == 1 and "failed: postgres" in res.stdout, explain(res)
+        (update_run,) = run_ids(reports)
+        assert any(e.get("action") == "db_upgrade" and e.get("status") == "ok"
+                   for e in events(reports, update_run) if e["event"] == "step_end")
+        lab.clear_faults()
+        res = runner(lab, "rollback", "--yes", "--accept-inferred", reports=reports, timeout=900)
+        assert res.returncode == 0, explain(res, lab)
+        assert f"failed update run {update_run}" in res.stdout
+        assert "restore the pre-update backup by hand" in res.stdout
+        rb = _latest(reports, [update_run])
+        evts = events(reports, rb)
+        assert any(e.get("action") == "promote" and e.get("status") == "ok" for e in evts)
+        assert not any(e.get("wave") == "rollback_retire" for e in evts)
+        v = lab.verdict(final=True, expect_version="4.16.09")
+        assert v.ok, v.violations

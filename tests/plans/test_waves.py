@@ -1,0 +1,53 @@
+"""The wave registry is the one description of the waves: help, README, selection, gates and
+the plans themselves agree with it."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from fleet.plan.select import ATOMIC_WAVES
+from fleet.plan.waves import BY_NAME, WAVE_NAMES, WAVES, markdown_table
+from tests.plans.summary import plan_of
+from tests.plans.test_plan_cases import CASES, load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_readme_table_is_the_registry() -> None:
+    assert markdown_table() in (ROOT / "README.md").read_text(), \
+        "README's wave table differs: paste the output of python -m fleet.plan.waves"
+
+
+def test_help_lists_every_wave_in_order() -> None:
+    out = subprocess.run([sys.executable, "runner.py", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60).stdout
+    places = [out.index(f"  {w.name} ") for w in WAVES]
+    assert places == sorted(places)
+    assert all(w.help in out for w in WAVES)
+
+
+def test_selection_refuses_splitting_exactly_the_atomic_waves() -> None:
+    assert set(ATOMIC_WAVES) == {w.name for w in WAVES if w.atomic} == \
+        {"postgres", "rollback_add", "rollback_retire"}
+
+
+def test_plans_use_registry_waves_in_registry_order_except_the_late_ui() -> None:
+    for path in CASES:
+        case = load(path)
+        if "error" in case:
+            continue
+        names = [w for w in plan_of(case).wave_names() if w != "ui"]
+        assert all(n in BY_NAME for n in plan_of(case).wave_names())
+        assert names == [w for w in WAVE_NAMES if w in names], path.stem
+
+
+def test_every_update_wave_is_gated_and_says_what_it_updates() -> None:
+    for path in CASES:
+        case = load(path)
+        if "error" in case:
+            continue
+        for w in plan_of(case).waves:
+            spec = BY_NAME[w.name]
+            if spec.updates:
+                assert w.batches[0].is_gate, f"{path.stem}: {w.name} starts without a gate"
