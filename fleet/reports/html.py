@@ -120,9 +120,11 @@ def table(df: pd.DataFrame, columns: list[str] | None = None, empty: str = "none
     cols = [str(c) for c in view.columns]
     head = "".join(f"<th>{html.escape(header(c))}</th>" for c in cols)
     classes = row_class(view) if row_class else [""] * len(view)
-    body = "\n".join(f"<tr{cls}>" + "".join(f"<td>{_cell(v, c)}</td>" for v, c in zip(row, cols))
-                     + "</tr>" for row, cls in zip(view.itertuples(index=False, name=None),
-                                                   (f' class="{c}"' if c else "" for c in classes)))
+    rows = view.itertuples(index=False, name=None)
+    body = "\n".join(f"<tr{cls}>"
+                     + "".join(f"<td>{_cell(v, c)}</td>" for v, c in zip(row, cols, strict=True))
+                     + "</tr>" for row, cls in zip(rows, (f' class="{c}"' if c else ""
+                                                          for c in classes), strict=True))
     ident = f' id="{html.escape(id_)}"' if id_ else ""
     return (f'<div class="wide"><table class="dataframe"{ident}>\n<thead><tr>{head}</tr></thead>\n'
             f"<tbody>\n{body}\n</tbody>\n</table></div>")

@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from fleet.plan.estimate import clock as span
 from fleet.reports import html
 from fleet.reports.axis import duration
 from fleet.reports.files import write_atomic
@@ -116,7 +115,7 @@ def _estimated(data: RunData) -> str:
     """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
     for e in data.events:
         if e.get("event") == "run_start" and e.get("estimate_s") is not None:
-            return span(float(e["estimate_s"]))
+            return duration(float(e["estimate_s"]))
     return ""
 
 

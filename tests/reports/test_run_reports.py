@@ -192,3 +192,12 @@ def test_the_attempts_table_shows_the_estimate_beside_what_it_took(tmp_path):
     old = failed_run(tmp_path / "old")
     write_run_reports(old.folder)
     assert "<th>Estimated</th>" not in (old.folder / "report.html").read_text()
+
+
+def test_an_attempt_stopped_at_a_hold_point_is_held_not_interrupted(tmp_path):
+    w = into_cs_zk(tmp_path)
+    w.end("held")
+    write_run_reports(w.folder)
+    assert [a["outcome"] for a in load_run(w.folder).attempts] == ["held"]
+    assert "attempt 1: held" in (w.folder / "report.html").read_text()
+    assert set(steps_csv(w)["attempt_outcome"]) == {"held"}
