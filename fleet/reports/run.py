@@ -182,6 +182,12 @@ def _progress(data: RunData, n: dict[str, int]) -> str:
     est = att.get("estimate")
     window = (f" {duration(now - att['start'])} of an estimated {duration(est)} gone."
               if est else "")
+    mine = [e for e in data.events if e.get("attempt") == att["attempt"]
+            and e.get("event") in ("hold", "hold_end")]
+    if mine and mine[-1]["event"] == "hold":             # asking the operator, at a terminal
+        h = mine[-1]
+        where = (f", HELD after wave {h.get('wave')} batch {int(h.get('batch', 0)) + 1} "
+                 f"({h.get('reason', 'hold point')}): waiting for the operator to continue")
     return (f"IN PROGRESS{again}{where}: {done} of {total} step(s) done, {running} running"
             f"{f', {n[FAILED]} failed' if n[FAILED] else ''}.{window} Updated {stamp}; this "
             f"page reloads every {REFRESH} s until the run ends.")
