@@ -207,13 +207,35 @@ def check_nodes(nodes: list[Node]) -> None:
                          "data.postgres role (master, standby or rollback_standby)")
 
 
+Documents = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]   # hosts, groups, defaults
+_READ: dict[tuple[tuple[str, int, int], ...], Documents] = {}
+
+
+def _stamp(path: Path) -> tuple[str, int, int]:
+    try:
+        st = path.stat()
+        return str(path), st.st_mtime_ns, st.st_size
+    except OSError:
+        return str(path), -1, -1
+
+
+def read_documents(files: dict[str, Path]) -> Documents:
+    """hosts.yaml, groups.yaml and defaults.yaml, read once per process by the strict loader:
+    the plan's nodes and Nornir's inventory (tasks/inventory.py) come from the same
+    documents, so they cannot disagree (duplicate keys, a file changed in between)."""
+    key = tuple(_stamp(Path(files[k])) for k in ("hosts", "groups", "defaults"))
+    if key not in _READ:
+        hosts = _load_yaml(files["hosts"], required=True)
+        if not hosts:
+            raise InputError(f"inventory: {files['hosts']} lists no host")
+        _READ[key] = (hosts, _load_yaml(files["groups"], required=False),
+                      _load_yaml(files["defaults"], required=False))
+    return _READ[key]
+
+
 def load_inventory(files: dict[str, Path]) -> list[Node]:
     """Nodes in inventory order (the plan orders them by machine number where given)."""
-    hosts = _load_yaml(files["hosts"], required=True)
-    if not hosts:
-        raise InputError(f"inventory: {files['hosts']} lists no host")
-    return parse_inventory(hosts, _load_yaml(files["groups"], required=False),
-                           _load_yaml(files["defaults"], required=False))
+    return parse_inventory(*read_documents(files))
 
 
 def parse_inventory(hosts: dict[str, Any], groups: dict[str, Any] | None = None,

@@ -269,6 +269,8 @@ def write_lab_files(directory: Path, st: LabState, specs: dict[str, HostSpec], p
         "inventory": {"plugin": "SimpleInventory", "options": {
             "host_file": str(inv / "hosts.yaml"), "group_file": str(inv / "groups.yaml"),
             "defaults_file": str(inv / "defaults.yaml")}},
+        # every host of a batch at once, also on the 200-node bench installations
+        "runner": {"plugin": "threaded", "options": {"num_workers": max(50, len(specs))}},
         "user_defined": {
             "management_url": mgmt_url, "secrets_file": str(secrets_path), "repository": repo,
             "qpid": {"drain_interval": 0.2, "drain_timeout": 20},

@@ -18,8 +18,8 @@ A pause step waits exactly its configured time (``Step.timeout``), whatever the 
 
 The window is the critical path as the executor runs a plan (fleet/run/executor.py):
 waves one after the other, batches of a wave one after the other, hosts of a batch at the
-same time (the executor gives a batch one worker per host; ``workers`` models a cap on
-that, e.g. a smaller thread pool), a host's steps in order. Steps already done (a resumed
+same time (one worker per host, at most ``runner.options.num_workers`` of config.yaml:
+``workers``), a host's steps in order. Steps already done (a resumed
 run) count zero.
 """
 from __future__ import annotations

@@ -37,7 +37,7 @@ class HoldOptions:
                 "canary": self.canary}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any] | None) -> "HoldOptions":
+    def from_json(cls, d: dict[str, Any] | None) -> HoldOptions:
         d = d or {}
         return cls(tuple(d.get("pause_after") or ()), bool(d.get("pause_each_wave")),
                    d.get("canary") or None)

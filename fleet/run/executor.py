@@ -47,15 +47,14 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
         quiet.addHandler(logging.NullHandler())
 
+    from tasks.inventory import PLUGIN, register
+    register()                                  # the inventory fleet.inventory read, not again
     files = settings.inventory_files
-    options = {"host_file": str(files["hosts"])}
-    if files["groups"].exists():
-        options["group_file"] = str(files["groups"])
-    if files["defaults"].exists():
-        options["defaults_file"] = str(files["defaults"])
     nr = InitNornir(
         runner={"plugin": "threaded", "options": {"num_workers": workers or settings.num_workers}},
-        inventory={"plugin": "SimpleInventory", "options": options},
+        inventory={"plugin": PLUGIN, "options": {"host_file": str(files["hosts"]),
+                                                 "group_file": str(files["groups"]),
+                                                 "defaults_file": str(files["defaults"])}},
         logging={"enabled": False},
     )
     ssh_options(nr, settings, secrets)
@@ -155,7 +154,8 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                                          "of": len(wave.batches), "hosts": list(chains)})
                 names = set(chains)
                 sub = nr.filter(filter_func=lambda h, names=names: h.name in names)
-                sub = sub.with_runner(ThreadedRunner(num_workers=len(names)))
+                # config.yaml runner.options.num_workers caps how many hosts of a batch run at once
+                sub = sub.with_runner(ThreadedRunner(num_workers=max(1, min(len(names), settings.num_workers))))
                 try:
                     results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
                                       chains=chains, on_failed=True)

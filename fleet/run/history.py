@@ -102,4 +102,5 @@ def plan_window(plan: Plan, nodes: list[Node], settings: Settings, base: Path,
             done = ()          # the run itself refuses an unreadable journal, with the reason
     history = load_history(base, installation_key(nodes), settings["estimate.history"],
                            int(settings["estimate.runs"]))
-    return estimate(plan, history, done, settings["estimate.seconds"] or {})
+    return estimate(plan, history, done, settings["estimate.seconds"] or {},
+                    workers=settings.num_workers)

@@ -4,15 +4,16 @@ When a batch that carries a hold (fleet/plan/holds.py) has completed, the run jo
 ``hold`` (wave, wave_index, batch, reason) and asks on the terminal whether to go on (y/N).
 The answer is journaled as ``hold_end`` (answer: continue, stop, no terminal, resumed); the
 time between the two is the operator's. Without a terminal, or on any answer but yes, the
-run ends with status ``held`` (exit status ``HELD_EXIT``), printing the command that
-continues it. ``--resume`` goes on past every hold
-an earlier attempt reached: the operator continuing the run is the answer.
+run ends with status ``held`` (exit status ``HELD_EXIT``) and its summary gives the
+command that continues it. ``--resume`` goes on past every hold an earlier attempt
+reached: the operator continuing the run is the answer.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fleet.errors import InputError
 from fleet.plan.holds import HoldOptions
@@ -48,15 +49,15 @@ def reached_before(journal: Journal) -> set[tuple[int, int]]:
 class HoldKeeper:
     """The executor's ``on_hold``: True stops the run at this hold."""
 
-    def __init__(self, journal: Journal, progress: Any, resume: str,
-                 ask: Callable[[str], str] | None = None, tty: bool | None = None) -> None:
-        self.journal, self.progress, self.resume = journal, progress, resume
+    def __init__(self, journal: Journal, progress: Any, ask: Callable[[str], str] | None = None,
+                 tty: bool | None = None) -> None:
+        self.journal, self.progress = journal, progress
         self.passed = reached_before(journal)
         self.ask = ask or input
         self.tty = sys.stdin.isatty() if tty is None else tty
 
     def __call__(self, wi: int, bi: int, wave: str, why: str) -> bool:
-        where = dict(wave=wave, wave_index=wi, batch=bi, reason=why)
+        where = {"wave": wave, "wave_index": wi, "batch": bi, "reason": why}
         self.journal.event("hold", **where)
         if (wi, bi) in self.passed:
             self.journal.event("hold_end", answer="resumed", **where)

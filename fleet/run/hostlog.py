@@ -91,14 +91,17 @@ class HostLogs:
             self._write(host, text)
             if info.get("status") != "ok" and not undo:
                 self.failures[host] = {"action": info.get("action"), "output": output,
-                                       "error": info.get("error")}
+                                       "error": info.get("error"), "rc": info.get("rc")}
 
     def quote(self, host: str, lines: int = QUOTE_LINES) -> list[str]:
-        """The failed step's last output lines and where the whole of it is, for the summary."""
+        """The failed step's last output lines (when its command failed: a check that ran
+        well and judged the output says why itself) and where the whole of it is."""
         f = self.failures.get(host)
         if not f:
             return []
-        out = [f"      | {ln}" for ln in f["output"].splitlines()[-lines:]]
+        # a check whose command succeeded failed on what it read: its message says what
+        quoted = f["output"].splitlines()[-lines:] if f["rc"] != 0 else []
+        out = [f"      | {ln}" for ln in quoted]
         if out:
             out.insert(0, f"    last {len(out)} line(s) of {f['action']}:")
         return out + [f"    whole output: {self.path(host)}"]

@@ -13,8 +13,9 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 RUNNER = Path(__file__).resolve().parents[2] / "runner.py"
 FILE_OPTIONS = (("--config", "config"), ("--inventory", "inventory"), ("--secrets", "secrets"))
@@ -45,14 +46,26 @@ def resume_command(args: argparse.Namespace, run_id: str, reports: Path) -> str:
     return shlex.join(resume_argv(args, run_id, reports))
 
 
-def banner(run_id: str, folder: Path, command: str, attempt: int) -> str:
-    """What the operator sees first: the id, where its journal, reports and logs go, and
-    how to continue it if it stops."""
+def env_note() -> str:
+    """The secrets this run took from the environment, by variable name: a pasted resume
+    command needs them set again (their values are never printed)."""
+    from fleet.secrets import ENV
+    names = [var for var in ENV.values() if os.environ.get(var)]
+    return f"    (with {', '.join(names)} set in the environment, as for this run)" if names else ""
+
+
+def banner(run_id: str, folder: Path, command: str, attempt: int,
+           holds: list[dict[str, Any]] | None = None) -> str:
+    """What the operator sees first: the id, where its journal, reports and logs go, how
+    to continue it if it stops, and where it will hold."""
     folder = Path(folder).absolute()
     again = f" (attempt {attempt})" if attempt > 1 else ""
+    where = "; ".join(f"{h['wave']} batch {h['batch'] + 1} ({h['reason']})" for h in holds or [])
     return (f"run {run_id}{again}\n"
             f"  reports: {folder}/ (per-host logs in {folder / 'hosts'}/)\n"
-            f"  to resume if it stops: {command}")
+            f"  to resume if it stops: {command}"
+            + (f"\n{env_note()}" if env_note() else "")
+            + (f"\n  hold points (the run asks there): {where}" if where else ""))
 
 
 def resume_hint(events: Iterable[dict[str, Any]]) -> str | None:

@@ -18,7 +18,7 @@ from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
 from fleet.run.holds import HELD_EXIT, HoldKeeper
 from fleet.run.hostlog import HostLogs
-from fleet.run.identity import banner, resume_command
+from fleet.run.identity import banner, env_note, resume_command
 from fleet.run.history import plan_window
 from fleet.run.journal import JOURNAL, PLAN, Journal, new_run_id, read_events, write_hosts_json
 from fleet.run.lock import LEASE, ControlLock, drop_leases, installation_key, take_leases
@@ -72,6 +72,8 @@ def _summary(out: Outcome, journal: Journal, logs: HostLogs, again: str) -> str:
         lines.append(f"  to go on: {again}")
     elif not out.ok:
         lines.append(f"  fix the cause, then: {again}")
+    if (out.held or not out.ok) and env_note():
+        lines.append(env_note())
     return "\n".join(lines)
 
 
@@ -143,7 +145,8 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                       argv=[secrets.mask(a) for a in sys.argv[1:]], holds=args.holds.to_json(),
                       resume_command=args.resume_command,
                       installation=installation_key(nodes), estimate_s=round(est.total, 1))
-        print(banner(run_id, journal.folder, args.resume_command, journal.attempt), flush=True)
+        print(banner(run_id, journal.folder, args.resume_command, journal.attempt, plan.holds()),
+              flush=True)
         reports = ReportWriter(journal)
         progress = make_progress(plan, done, est)
         logs = HostLogs(journal.folder, run_id, journal.attempt, secrets)
@@ -154,8 +157,7 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
         try:
             with progress:
                 out = execute_plan(plan, nr, settings, secrets, journal, done,
-                                   reports.follow(on_event),
-                                   HoldKeeper(journal, progress, args.resume_command))
+                                   reports.follow(on_event), HoldKeeper(journal, progress))
         except KeyboardInterrupt as exc:
             abandoned = bool(getattr(exc, "abandoned", False))
             journal.event("run_end", status="interrupted", signal=signals.name(exc))

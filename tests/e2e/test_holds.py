@@ -42,6 +42,8 @@ def test_pause_after_without_a_terminal_ends_cleanly_and_resume_goes_on(tmp_path
     with Lab.start(topology="5-node", directory=tmp_path / "lab", speed=0.0) as lab:
         res, run_id = _paused_after(lab, reports, "cs_zk")
         assert f"run {run_id}: HELD" in res.stdout
+        assert "  hold points (the run asks there): cs_zk batch 2 (pause after wave cs_zk)" \
+            in res.stdout.splitlines()[3:5]
         assert "held after cs_zk batch 2: pause after wave cs_zk" in res.stdout
         evts = events(reports, run_id)
         assert _holds(evts) == [("cs_zk", "no terminal")]

@@ -19,7 +19,7 @@ from tests.e2e.helpers import ROOT, events, explain, run_ids, runner
 def _pasted(command: str, cwd: Path) -> subprocess.CompletedProcess:
     """The printed command run as an operator pastes it: parsed by a shell's rules, from
     another directory, no terminal."""
-    return subprocess.run(shlex.split(command), cwd=cwd, capture_output=True, text=True,
+    return subprocess.run(shlex.split(command), check=False, cwd=cwd, capture_output=True, text=True,
                           timeout=300, stdin=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"))
 
 

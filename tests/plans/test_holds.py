@@ -43,7 +43,7 @@ def describe(plan: Plan) -> dict[str, Any]:
         work = [b for b in w.batches if b.label != "gate"]
         if any(b.hold for b in work):
             out[w.name] = [rows + ([f"HOLD: {b.hold}"] if b.hold else [])
-                           for rows, b in zip(summary[w.name], work)]
+                           for rows, b in zip(summary[w.name], work, strict=True)]
     return {"expect": out,
             "holds": [f"{h['wave']} batch {h['batch'] + 1}: {h['reason']}" for h in plan.holds()]}
 
@@ -99,7 +99,7 @@ def test_a_canary_runs_the_same_steps_in_no_order_the_plan_forbids(path):
         for pos in sorted(groups):
             assert min(groups[pos]) > latest, f"canary {host}: batch {pos} moved before an earlier one"
             latest = max(latest, max(groups[pos]))
-        for hw, w in zip(plan.waves, held.waves):
+        for hw, w in zip(plan.waves, held.waves, strict=True):
             assert [s.host for b in hw.batches for s in b.steps if s.host == host] == \
                 [s.host for b in w.batches for s in b.steps if s.host == host]
             holds = [i for i, b in enumerate(w.batches) if b.hold]

@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import ClassVar
 
 from fleet.run.holds import HoldKeeper
 from fleet.run.hostlog import HostLogs, tail
-from fleet.run.identity import resume_argv, resume_command
+from fleet.run.identity import banner, resume_argv, resume_command
 from fleet.run.journal import Journal
 from fleet.secrets import Secrets
 
@@ -39,11 +40,15 @@ def test_a_step_in_the_host_log_whole_delimited_and_masked(tmp_path: Path):
     assert quote[-2] == "      | password ********"
     assert quote[-1] == f"    whole output: {tmp_path / 'hosts' / 'm1.log'}"
     assert logs.quote("m2") == []
+    gate = dict(base, host="m3", action="gate_versions", kind="check")
+    logs.on_event("step_end", dict(gate, status="failed", rc=0, error="not at 4.18.01: edge-router",
+                                   end=101.0, full_output="edge-router-4.16.09-0.0.1\n"))
+    assert logs.quote("m3") == [f"    whole output: {tmp_path / 'hosts' / 'm3.log'}"]
 
 
 class _Progress:
     class live:
-        calls: list[str] = []
+        calls: ClassVar[list[str]] = []
 
         @classmethod
         def stop(cls) -> None:
@@ -61,7 +66,7 @@ def _keeper(tmp_path: Path, answer, tty: bool = True, attempt: int = 1) -> tuple
         if isinstance(answer, BaseException):
             raise answer
         return answer
-    return HoldKeeper(journal, _Progress, "python3 runner.py --resume R1", ask, tty), journal
+    return HoldKeeper(journal, _Progress, ask, tty), journal
 
 
 def test_the_hold_asks_on_a_terminal_and_only_yes_goes_on(tmp_path: Path):
@@ -95,3 +100,15 @@ def test_the_resume_command_holds_paths_never_secrets(tmp_path: Path, monkeypatc
                         "--inventory", str(tmp_path / "inv"), "--secrets", str(tmp_path / "s.yaml"),
                         "--reports", str(tmp_path / "reports"), "--yes"]
     assert shlex.split(resume_command(args, "R-1", Path("reports"))) == argv
+
+
+def test_secrets_from_the_environment_are_named_never_shown(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("FLEET_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setenv("FLEET_REPO_PASSWORD", "Rp-value-1")
+    text = banner("R-1", tmp_path, "python3 runner.py --resume R-1", 1,
+                  [{"wave": "cs_zk", "batch": 1, "reason": "pause after wave cs_zk"}])
+    lines = text.splitlines()
+    assert lines[0] == "run R-1" and lines[2] == "  to resume if it stops: python3 runner.py --resume R-1"
+    assert "FLEET_REPO_PASSWORD" in lines[3] and "FLEET_ADMIN_PASSWORD" not in lines[3]
+    assert "Rp-value-1" not in text
+    assert lines[4] == "  hold points (the run asks there): cs_zk batch 2 (pause after wave cs_zk)"
