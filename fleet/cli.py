@@ -150,6 +150,10 @@ def update_main(argv: list[str]) -> int:
     else:
         sel, zero = _selection(args), args.zero_downtime
     plan = select(build_plan(nodes, settings, zero), nodes, sel)
+    if "rollback_retire" in plan.wave_names():       # never retire a spare a rollback promoted
+        from fleet.rollback.state import refuse_retiring_a_promoted_spare
+        from fleet.run.executor import reports_dir
+        refuse_retiring_a_promoted_spare(nodes, reports_dir(settings, args.reports))
     from fleet.run.holds import hold_options
     args.holds = hold_options(args, settings, HoldOptions(
         _names(args.pause_after), args.pause_each_wave, args.canary))

@@ -216,7 +216,8 @@ def _rollback(plan: Plan) -> list[str]:
         "and shows it without changing anything: `python runner.py rollback --components "
         "COMPONENT --dry-run` (only what failed, as the vendor advises) or "
         "`python runner.py rollback --dry-run` (the whole installation); its exact commands "
-        "are listed in `docs/rollback-commands.md`.",
+        "are listed in `docs/rollback-commands.md`; steps the spec only infers are marked and "
+        "need `--accept-inferred`.",
     ]
 
 

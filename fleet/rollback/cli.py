@@ -60,9 +60,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="read the live state, print the plan, change nothing")
     p.add_argument("--plan-out", metavar="FILE", help="write the plan as JSON")
+    p.add_argument("--runbook", metavar="FILE.md",
+                   help="write the plan as a Markdown runbook (every command with its "
+                        "rollback.md tag, inferred steps marked) and exit")
     p.add_argument("--live", metavar="FILE",
                    help="plan from saved `apigee-all version` outputs (JSON or YAML: host -> "
-                        "output) instead of reading the hosts; only with --dry-run/--plan-out")
+                        "output) instead of reading the hosts; only with --dry-run, "
+                        "--plan-out or --runbook")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--accept-inferred", action="store_true",
                    help="run the steps rollback.md marks inferred [I] (read them first)")
@@ -164,15 +168,21 @@ def main(argv: list[str]) -> int:
     if args.to != state.BACK:
         raise InputError(f"rollback --to {args.to}: only {state.BACK} is supported (the update "
                          f"goes from {state.BACK} to {state.FROM})")
-    if args.live and not (args.dry_run or args.plan_out) or args.live and args.resume:
-        raise InputError("--live plans from saved outputs: only with --dry-run or --plan-out")
-    if not (args.dry_run or args.plan_out or args.yes or sys.stdin.isatty()):
+    show = args.dry_run or args.plan_out or args.runbook
+    if args.live and not show or args.live and args.resume:
+        raise InputError("--live plans from saved outputs: only with --dry-run, --plan-out "
+                         "or --runbook")
+    if not (show or args.yes or sys.stdin.isatty()):
         raise InputError("no terminal to confirm on: pass --yes (or --dry-run to see the plan)")
     settings = load_settings(Path(args.config), Path(args.inventory) if args.inventory else None)
+    if str(settings["target_version"]) != state.FROM:
+        raise InputError(f"rollback undoes the {state.BACK} -> {state.FROM} update; this "
+                         f"config's target_version is {settings['target_version']}")
     nodes = load_inventory(settings.inventory_files)
     refuse_topology(nodes)
     scope = Scope(hosts=_names(args.hosts), components=_names(args.components), after=args.after)
     scope.expanded()
+    failed = None
     if args.resume:
         plan, scope = _stored(settings, args)
     else:
@@ -199,31 +209,26 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             raise InputError(f"--plan-out {args.plan_out}: cannot write: {exc.strerror or exc}") from None
         print(f"plan written to {args.plan_out}")
-    if args.dry_run or args.plan_out:
+    if args.runbook:
+        from fleet.rollback.runbook import render_rollback_runbook, write
+        write(args.runbook, render_rollback_runbook(plan, nodes, scope, failed))
+    if show:
         if args.dry_run:
             print(render_table(plan))
         return 0
     _require_accept(args, plan)
     from fleet.run.session import run
-    args.break_lock = bool(args.break_lock)
+    from fleet.plan.holds import HoldOptions
+    args.holds, args.subcommand = HoldOptions(), "rollback"     # no hold points in a rollback
     rc = run(args, settings, nodes, plan, scope, confirm=_confirm)
     _after(plan, rc)
     return rc
 
 
 def _after(plan: Plan, rc: int) -> None:
-    """What the operator must do next, printed after the run's summary."""
-    names = plan.wave_names()
-    for _, _, s in plan.iter_steps():
-        if s.action == "restore_cs_zk_by_hand":
-            print("  " + s.command.split(": ", 1)[1])
-    if rc == 0 and "rb_postgres" in names:
-        w = plan.wave("rb_postgres")
-        promoted = next(s.host for b in w.batches for s in b.steps if s.action == "promote")
-        print(f"  {promoted} is now the PostgreSQL master: set its inventory role to master, "
-              "the old standby stays standby; the old master is stopped and deregistered "
-              "(its data directory is kept): rebuild it as the next spare (rollback_standby) "
-              "before retrying the update")
-    if rc == 0:
-        print("  rolled back; the update is still pending: fix the cause, then retry it "
-              "(python runner.py --all)")
+    """What the operator must do next, printed after the run's summary: the Cassandra /
+    ZooKeeper restores, and (when it completed) how to retry the update."""
+    from fleet.rollback.runbook import next_steps
+    notes = next_steps(plan)
+    for line in notes if rc == 0 else notes[:-1]:
+        print(f"  {line}")

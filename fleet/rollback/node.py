@@ -6,6 +6,7 @@ docs/rollback-commands.md lists the lines and tags.
 """
 from __future__ import annotations
 
+import posixpath
 from dataclasses import replace
 from typing import Iterable
 
@@ -19,7 +20,11 @@ from fleet.rollback.state import BACK, FROM, OLD
 S, S_OLD, INFERRED, PROCEDURE = "S", "S-old", "I", "P"     # P: procedure.md (our own rule)
 # setup.sh profiles a rollback may reinstall with, largest first (rollback.md section 2.5.5)
 REINSTALL_PROFILES = ("sax", "rmp", "qs", "ps", "mo", "ld", "ui", "r", "mp", "pdb")
-NGINX_CONF = "/opt/nginx/conf.d"                 # the vendor's path (R0), not under the root
+
+
+def nginx_conf(n: Node) -> str:
+    """The vendor's /opt/nginx/conf.d (R0): beside the Apigee root (/opt/apigee)."""
+    return f"{posixpath.dirname(n.apigee_root.rstrip('/'))}/nginx/conf.d"
 
 
 def tag(steps: Iterable[Step], basis: str) -> list[Step]:
@@ -90,7 +95,9 @@ def stop_uninstall(ctx: Context, n: Node, comps: frozenset[str], present: set[st
     steps += [ctx.step(n, f"uninstall_{c}", ctx.service_cmd(n, SERVICES[c], "uninstall"),
                        timeout=long) for c in others]
     if "r" in comps:
-        steps.append(ctx.step(n, "nginx_conf_clear", ctx.root(f"sh -c 'cd {NGINX_CONF} && rm -rf *'")))
+        d = q(nginx_conf(n))
+        steps.append(ctx.step(n, "nginx_conf_clear", ctx.root(
+            f"sh -c {q(f'if [ -d {d} ]; then cd {d} && rm -rf ./*; fi')}")))
     return tag(steps, S_OLD)
 
 

@@ -9,11 +9,11 @@ as a notice of what the operator must restore from backup (section 1.6, 6 Q3). R
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 from fleet.components import EDGE_JAVA, SERVICES, UPDATE_CODE
 from fleet.errors import InputError
-from fleet.model import CHECK, PAUSE, Batch, Node, Plan, Step, Wave, batch_of
+from fleet.model import CHECK, GATE, PAUSE, Batch, Node, Plan, Step, Wave, batch_of
 from fleet.plan.context import Context, per_dc_rounds
 from fleet.plan.roles import EDGE_GROUPS
 from fleet.plan.select import Selection, filter_nodes
@@ -89,6 +89,17 @@ def _pair(ctx: Context) -> tuple[Node | None, Node | None, Node | None]:
     return ctx.role("master"), ctx.role("standby"), ctx.role("rollback_standby")
 
 
+@dataclass
+class _Sets:
+    """What each node rolls back (section 2) and the old standby's part of section 3."""
+
+    want: dict[str, frozenset[str]]
+    allowed: dict[str, frozenset[str]]
+    restore: dict[str, list[str]]          # cs/zk at 4.18.01, left to the operator
+    os_full: frozenset[str] | None = None  # the old standby's components, full path
+    os_profiles: tuple[str, ...] = ()
+
+
 def build_rollback(nodes: list[Node], settings: Any, live: Live, scope: Scope) -> Plan:
     refuse_topology(nodes)
     ctx = Context.build(nodes, settings, "maintenance")
@@ -100,89 +111,95 @@ def build_rollback(nodes: list[Node], settings: Any, live: Live, scope: Scope) -
     def in_scope(n: Node, c: str) -> bool:
         return n.name in chosen and (wanted is None or c in wanted)
 
-    # --- section 3: is the pair's PostgreSQL updated, and does the scope take it back? ---
+    # section 3 when the pair's PostgreSQL (or a Postgres Server on it) was updated and the
+    # scope takes it back
     pair_nodes = [x for x in (om, os_) if x]
     pair_updated = any(states[x.name].get("ps") in (TARGET, MISSING) for x in pair_nodes
                        if x.has("ps")) or bool(live.failed_run and live.failed_run.db_upgrade_done)
-    pair_in_scope = any(in_scope(x, c) for x in pair_nodes for c in ("ps", "pg"))
-    do_pg = pair_updated and pair_in_scope
+    do_pg = pair_updated and any(
+        in_scope(x, "ps") or (in_scope(x, "pg") and states[x.name].get("pg") in (TARGET, MISSING))
+        for x in pair_nodes)
     if do_pg:
         _refuse_pair(om, os_, ns, live)
-    # --- section 2: what each node rolls back, closed over shared code and profiles ---
-    want: dict[str, frozenset[str]] = {}
-    allowed_of: dict[str, frozenset[str]] = {}
-    restore: dict[str, list[str]] = {}
-    os_full: frozenset[str] | None = None
-    os_profiles: list[str] = []
-    for n in ctx.updatable():
-        st = states[n.name]
-        todo = {c for c in n.components if in_scope(n, c) and st[c] in (TARGET, MISSING)}
-        kept = sorted(c for c in todo & {"cs", "zk"} if st[c] == TARGET)
-        if kept:
-            restore[n.name] = kept
-        todo -= {"cs", "zk"}
-        allowed = frozenset(n.components - {"cs", "zk"})
-        if n in pair_nodes:
-            todo -= {"ps"}
-            if not do_pg:
-                todo -= {"pg"}
-        if n is om and do_pg:                    # decommissioned: ps/pg never come back
-            allowed = allowed - {"ps", "pg"}
-            if todo & EDGE_JAVA or (st.get("pg") in (TARGET, MISSING)):
-                todo |= n.components & EDGE_JAVA
-        if n is os_ and do_pg and st.get("ps") in (TARGET, MISSING):
-            comps, profs = _closed(n, todo | {"ps", "pg"}, st, allowed)
-            os_full, os_profiles = comps, profs
-            continue
-        if n is os_ and do_pg:
-            todo -= {"pg"}
-        if not todo:
-            continue
-        want[n.name], _ = _closed(n, todo, st, allowed)
-        allowed_of[n.name] = allowed
+    sets = _node_sets(ctx, states, in_scope, do_pg)
     waves: list[Wave] = []
     if do_pg:
         assert om and os_ and ns
         qs_nodes = [n for n in ctx.updatable() if n.has("qs")]
         present = {c for c, s in states[os_.name].items() if s != MISSING}
-        waves.append(postgres_wave(ctx, Pair(om, os_, ns), os_full, os_profiles, present,
-                                   qs_nodes, om.has("ps") and states[om.name].get("ps") != MISSING))
-    first_seen: set[str] = set()
-    if os_full is not None:
-        first_seen.add(os_.name)                 # type: ignore[union-attr]
-    rolled: dict[str, set[str]] = {}
-    for wave_name, comps_of_wave in NODE_WAVES:
-        hosts = [n for n in _order(ctx, [n for n in ctx.updatable() if n.name in want])
-                 if _part(want[n.name], wave_name)]
-        if not hosts:
-            continue
-        gate = _gate(ctx, rolled)
-        chains = []
-        for n in hosts:
-            part = _part(want[n.name], wave_name)
-            st = states[n.name]
-            profs = _profiles_for(n, part, st, allowed_of[n.name])
-            present = {c for c, s in st.items() if s != MISSING}
-            chains.append((n, rb.node_chain(ctx, n, part, profs, present,
-                                            first=n.name not in first_seen,
-                                            fenced=do_pg and n is om)))
-            first_seen.add(n.name)
-            rolled.setdefault(n.name, set()).update(part)
-        by_name = dict((n.name, c) for n, c in chains)
-        rounds = per_dc_rounds(ctx, [n for n, _ in chains], 1)
-        batches = ([gate] if gate else []) + [batch_of([by_name[n.name] for n in r], wave_name)
-                                              for r in rounds]
-        waves.append(Wave(wave_name, tuple(batches)))
-    if restore:
-        waves.append(Wave("rb_restore", (batch_of([[_notice(ctx, n, restore[n.name])]
-                                                   for n in ctx.updatable() if n.name in restore],
-                                                  "restore from backup"),)))
-    changed = [w for w in waves if w.name not in ("rb_restore",)]
-    if not changed and not restore:
+        waves.append(postgres_wave(ctx, Pair(om, os_, ns), sets.os_full, list(sets.os_profiles),
+                                   present, qs_nodes,
+                                   om.has("ps") and states[om.name].get("ps") != MISSING))
+    waves += _node_waves(ctx, states, sets, om if do_pg else None,
+                         {os_.name} if os_ and sets.os_full is not None else set())
+    if sets.restore:
+        waves.append(Wave("rb_restore", (batch_of(
+            [[_notice(n, sets.restore[n.name])] for n in ctx.updatable() if n.name in sets.restore],
+            "restore from backup"),)))
+    changed = [w for w in waves if w.name != "rb_restore"]
+    if not waves:
         raise InputError(_nothing(scope))
     return Plan(target=BACK, mode=MODE,
                 waves=tuple([_preflight(ctx, waves, ns if do_pg else None)] + waves
                             + _final(ctx, changed, om if do_pg else None, do_pg, ns, os_)))
+
+
+def _node_sets(ctx: Context, states: dict[str, dict[str, str]],
+               in_scope: Callable[[Node, str], bool], do_pg: bool) -> _Sets:
+    om, os_ = ctx.role("master"), ctx.role("standby")
+    sets = _Sets({}, {}, {})
+    for n in ctx.updatable():
+        st = states[n.name]
+        todo = {c for c in n.components if in_scope(n, c) and st[c] in (TARGET, MISSING)}
+        kept = sorted(c for c in todo & {"cs", "zk"} if st[c] == TARGET)
+        if kept:
+            sets.restore[n.name] = kept
+        todo -= {"cs", "zk"}
+        allowed = frozenset(n.components - {"cs", "zk"})
+        if n in (om, os_):                       # the pair's PostgreSQL: section 3 only
+            todo -= {"ps"} if do_pg else {"ps", "pg"}
+        if n is om and do_pg:                    # decommissioned: ps/pg never come back
+            allowed -= {"ps", "pg"}
+            if todo & EDGE_JAVA or st.get("pg") in (TARGET, MISSING):
+                todo |= n.components & EDGE_JAVA
+        if n is os_ and do_pg:
+            if st.get("ps") in (TARGET, MISSING):      # full path: reinstalled with ps
+                comps, profs = _closed(n, todo | {"ps", "pg"}, st, allowed)
+                sets.os_full, sets.os_profiles = comps, tuple(profs)
+                continue
+            todo -= {"pg"}
+        if todo:
+            sets.want[n.name], _ = _closed(n, todo, st, allowed)
+            sets.allowed[n.name] = allowed
+    return sets
+
+
+def _node_waves(ctx: Context, states: dict[str, dict[str, str]], sets: _Sets,
+                fenced: Node | None, tooled: set[str]) -> list[Wave]:
+    """rb_edge, rb_ui, rb_ldap, rb_qpid: one node per data centre at a time, reverse
+    update order; a gate before each checks what earlier waves rolled back."""
+    waves: list[Wave] = []
+    rolled: dict[str, set[str]] = {}
+    for wave_name, _ in NODE_WAVES:
+        hosts = [n for n in _order(ctx, [n for n in ctx.updatable() if n.name in sets.want])
+                 if _part(sets.want[n.name], wave_name)]
+        if not hosts:
+            continue
+        gate = _gate(ctx, rolled)
+        chains: dict[str, list[Step]] = {}
+        for n in hosts:
+            part = _part(sets.want[n.name], wave_name)
+            st = states[n.name]
+            profs = _profiles_for(n, part, st, sets.allowed[n.name])
+            present = {c for c, s in st.items() if s != MISSING}
+            chains[n.name] = rb.node_chain(ctx, n, part, profs, present,
+                                           first=n.name not in tooled, fenced=n is fenced)
+            tooled.add(n.name)
+            rolled.setdefault(n.name, set()).update(part)
+        rounds = per_dc_rounds(ctx, hosts, 1)
+        waves.append(Wave(wave_name, tuple(([gate] if gate else []) + [
+            batch_of([chains[n.name] for n in r], wave_name) for r in rounds])))
+    return waves
 
 
 def _refuse_pair(om: Node | None, os_: Node | None, ns: Node | None, live: Live) -> None:
@@ -244,10 +261,10 @@ def _gate(ctx: Context, rolled: dict[str, set[str]]) -> Batch | None:
     """Before a wave: what earlier waves rolled back still reports 4.16.09."""
     by = {n.name: n for n in ctx.nodes}
     chains = [[rb.back_check(ctx, by[h], comps, "gate_back")] for h, comps in rolled.items()]
-    return batch_of(chains, "gate") if chains else None
+    return batch_of(chains, GATE) if chains else None
 
 
-def _notice(ctx: Context, n: Node, comps: list[str]) -> Step:
+def _notice(n: Node, comps: list[str]) -> Step:
     pkgs = ", ".join(SERVICES[c] for c in comps)
     return Step(n.name, "restore_cs_zk_by_hand",
                 f"pause 0s: operator: {pkgs} on {n.name} stay at 4.18.01; to return them to "

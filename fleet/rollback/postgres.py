@@ -114,8 +114,8 @@ def postgres_wave(ctx: Context, pair: Pair, standby_full: frozenset[str] | None,
     # analytics queued since the fence drain into NS, and OS's own qpidd (if it is rolled
     # back with OS) can be drained by its Qpid Server.
     batches.append(batch_of([[
+        _api(ctx, ns, "cg_remove_old", "DELETE", f"{cg}?uuid={old}"),    # the group's user first
         _api(ctx, ns, "ax_remove_old", "DELETE", f"{ax}/servers?uuid={old}&type=postgres-server"),
-        _api(ctx, ns, "cg_remove_old", "DELETE", f"{cg}?uuid={old}"),
         _api(ctx, ns, "ax_add_master", "POST",
              f"{ax}/servers?uuid={ns_only}&type=postgres-server&force=true"),
         _api(ctx, ns, "cg_add_master", "POST", f"{cg}?uuid={ns_only}"),
@@ -132,9 +132,9 @@ def postgres_wave(ctx: Context, pair: Pair, standby_full: frozenset[str] | None,
                             "check replication"))
     batches.append(batch_of([[
         _uuid(ctx, ns, os_, "os_pg_uuid_new", INFERRED),
+        _api(ctx, ns, "cg_remove_master", "DELETE", f"{cg}?uuid={ns_only}"),
         _api(ctx, ns, "ax_remove_master", "DELETE",
              f"{ax}/servers?uuid={ns_only}&type=postgres-server"),
-        _api(ctx, ns, "cg_remove_master", "DELETE", f"{cg}?uuid={ns_only}"),
         _api(ctx, ns, "ax_add_pair", "POST",
              f"{ax}/servers?uuid={both}&type=postgres-server&force=true"),
         _api(ctx, ns, "cg_add_pair", "POST", f"{cg}?uuid={both}"),

@@ -139,3 +139,30 @@ def spare_retired_by(reports: Path, spare: str | None) -> str | None:
                     and e.get("action") in ("stop_all", "deregister")):
                 return folder.name
     return None
+
+
+def promoted_spares(reports: Path) -> dict[str, str]:
+    """host -> the rollback run that promoted it to PostgreSQL master (its promote step
+    completed): a spare that is now the production master."""
+    out: dict[str, str] = {}
+    for folder in _runs(reports):
+        if _mode(folder) != "rollback":
+            continue
+        for e in read_events(folder):
+            if (e.get("event") == "step_end" and e.get("status") == "ok"
+                    and e.get("action") == "promote"):
+                out[str(e.get("host"))] = folder.name
+    return out
+
+
+def refuse_retiring_a_promoted_spare(nodes: Iterable[Node], reports: Path) -> None:
+    """The update retires the node marked rollback_standby (rollback_retire). After a
+    rollback promoted that node it is the production master: refuse (rollback.md 3)."""
+    promoted = promoted_spares(reports)
+    for n in nodes:
+        if n.postgres == "rollback_standby" and n.name in promoted:
+            raise InputError(
+                f"{n.name} is the PostgreSQL master since rollback run {promoted[n.name]} "
+                "promoted it, but the inventory still marks it rollback_standby: the update "
+                "would retire it (rollback_retire). Set its role to master, the old standby's "
+                "to standby, and a new spare's to rollback_standby first")

@@ -31,7 +31,9 @@ def _interpreter() -> str:
 
 def resume_argv(args: argparse.Namespace, run_id: str, reports: Path) -> list[str]:
     """The argument vector of ``--resume RUN_ID`` with the options this run was given."""
-    argv = [_interpreter(), str(RUNNER), "--resume", run_id]
+    argv = [_interpreter(), str(RUNNER)]
+    argv += [args.subcommand] if getattr(args, "subcommand", None) else []   # e.g. rollback
+    argv += ["--resume", run_id]
     for flag, attr in FILE_OPTIONS:
         value = getattr(args, attr, None)
         if value:
@@ -39,6 +41,8 @@ def resume_argv(args: argparse.Namespace, run_id: str, reports: Path) -> list[st
     argv += ["--reports", str(Path(reports).expanduser().absolute())]
     if getattr(args, "yes", False):
         argv.append("--yes")
+    if getattr(args, "accept_inferred", False):
+        argv.append("--accept-inferred")
     return argv
 
 

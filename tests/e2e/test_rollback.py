@@ -19,9 +19,10 @@ from tests.e2e.helpers import events, explain, run_ids, runner
 
 pytest.importorskip("lab.commands.rollback", reason="the lab's rollback emulation (branch i15lab)")
 ALL = os.environ.get("FLEET_E2E_ALL_TOPOLOGIES") == "1"
-# topology -> (a host of the edge wave after the first one, the PostgreSQL standby)
-TOPOLOGIES = {"5-node": ("m2", "m5"), "9-node": ("m1", "m9"), "13-node": ("m10", "m9"),
-              "12-node-2dc": ("m1", "m12")}
+# topology -> (a host of the edge wave after the first one, the PostgreSQL standby, a host
+# whose edge update completed before that failure)
+TOPOLOGIES = {"5-node": ("m2", "m5", "m1"), "9-node": ("m1", "m9", "m6"),
+              "13-node": ("m10", "m9", "m12"), "12-node-2dc": ("m1", "m12", "m4")}
 PARAMS = [pytest.param(t, marks=[] if t == "5-node" or ALL else pytest.mark.skip(
     reason="set FLEET_E2E_ALL_TOPOLOGIES=1 to run the bigger topologies")) for t in TOPOLOGIES]
 
@@ -34,7 +35,7 @@ def _latest(reports, before: list[str]) -> str:
 @pytest.mark.parametrize("topology", PARAMS)
 def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topology):
     reports = tmp_path / "reports"
-    edge_host, _ = TOPOLOGIES[topology]
+    edge_host, _, done_host = TOPOLOGIES[topology]
     with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.0) as lab:
         lab.fault(edge_host, "fail-always", match="update.sh -c edge")
         res = runner(lab, "--all", "--yes", reports=reports)
@@ -45,17 +46,27 @@ def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topo
         res = runner(lab, "rollback", "--components", "edge", "--yes", reports=reports)
         assert res.returncode == 2 and "--accept-inferred" in res.stderr, explain(res)
         assert run_ids(reports) == before
+        # a rollback that stops half-way is resumed from its journal with its stored plan
+        lab.fault(done_host, "fail-once", match="setup.sh -p")
         res = runner(lab, "rollback", "--components", "edge", "--yes", "--accept-inferred",
                      reports=reports, timeout=900)
-        assert res.returncode == 0, explain(res, lab)
         rb = _latest(reports, before)
+        assert res.returncode == 1 and f"rollback --resume {rb}" in res.stdout, explain(res)
+        first = {e["key"] for e in events(reports, rb)
+                 if e["event"] == "step_end" and e["status"] == "ok"}
+        res = runner(lab, "rollback", "--resume", rb, "--yes", "--accept-inferred",
+                     reports=reports, timeout=900)
+        assert res.returncode == 0, explain(res, lab)
         evts = events(reports, rb)
+        assert not first & {e["key"] for e in evts if e["event"] == "step_start"
+                            and e["attempt"] == 2}, "a completed step ran again"
         waves = {e["wave"] for e in evts if e["event"] == "step_end"}
         assert "rb_edge" in waves and "rb_postgres" not in waves
         assert not any(e.get("action") == "update" for e in evts if e["event"] == "step_start")
         assert (reports / rb / "report.html").exists()
         before = run_ids(reports)
-        res = runner(lab, "--all", "--yes", reports=reports, timeout=900)
+        assert "--from-wave prepare" in res.stdout        # the spare stays: no rollback_add
+        res = runner(lab, "--from-wave", "prepare", "--yes", reports=reports, timeout=900)
         assert res.returncode == 0, explain(res, lab)
         v = lab.verdict(final=True)
         assert v.ok, v.violations
@@ -64,7 +75,7 @@ def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topo
 @pytest.mark.parametrize("topology", PARAMS)
 def test_postgres_failure_after_db_upgrade_rolled_back_whole(tmp_path, topology):
     reports = tmp_path / "reports"
-    _, standby = TOPOLOGIES[topology]
+    _, standby, _ = TOPOLOGIES[topology]
     with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.0) as lab:
         lab.fault(standby, "fail-always", match="update.sh -c ps")
         res = runner(lab, "--all", "--yes", reports=reports, timeout=900)
@@ -81,5 +92,17 @@ def test_postgres_failure_after_db_upgrade_rolled_back_whole(tmp_path, topology)
         evts = events(reports, rb)
         assert any(e.get("action") == "promote" and e.get("status") == "ok" for e in evts)
         assert not any(e.get("wave") == "rollback_retire" for e in evts)
+        # retrying the update with the inventory unchanged would retire the new master
+        res = runner(lab, "--all", "--yes", reports=reports)
+        assert res.returncode == 2 and "pgr is the PostgreSQL master since rollback run" \
+            in res.stderr, explain(res)
         v = lab.verdict(final=True, expect_version="4.16.09")
         assert v.ok, v.violations
+        st = lab.state()
+        assert st["hosts"]["pgr"]["postgres"] == "master"               # the spare serves
+        assert st["hosts"][standby]["postgres"] == "standby"
+        assert st["hosts"]["pgr"]["components"]["ps"]["version"] == "4.16.09"
+        a = st["analytics"]
+        # nothing lost: every message produced is stored or still on its way (traffic goes on)
+        assert a["lost"] == 0 and a["stored"] > 0, a
+        assert a["produced"] == a["stored"] + a["in_brokers"] + a["buffered"], a

@@ -87,5 +87,5 @@ def summarize(plan: Plan) -> dict[str, list[list[str]]]:
     for w in plan.waves:
         out[w.name] = [[f"{h}: " + " ".join(step_word(s) + ("[I]" if s.basis == "I" else "")
                                             for s in b.chain(h)) for h in b.hosts()]
-                       for b in w.batches if b.label != "gate"]
+                       for b in w.batches if not b.is_gate]
     return out

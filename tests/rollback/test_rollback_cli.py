@@ -50,6 +50,16 @@ def setup(tmp_path: Path, listener: Listener, hosts: dict, case: dict | None = N
     return base, live
 
 
+def fake_run(tmp_path: Path, run_id: str, mode: str, events: list[dict]) -> Path:
+    """A run folder in --reports as the runner leaves it: plan.json and journal.jsonl."""
+    folder = tmp_path / "reports" / run_id
+    folder.mkdir(parents=True)
+    (folder / "plan.json").write_text(json.dumps({"version": 1, "target": "4.18.01",
+                                                  "mode": mode, "waves": []}))
+    (folder / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    return folder
+
+
 POSTGRES_FAILED = {"failed": {"wave": "postgres", "db_upgrade": True}, "also_updated": {"m4": ["ps"]}}
 REFUSALS = [
     ("1-node", {"m1": {"dc": "dc-1", "profiles": ["aio"], "postgres": "master"}}, ["--yes"],
@@ -58,6 +68,8 @@ REFUSALS = [
                 "m2": {"dc": "dc-1", "profiles": ["sax"], "postgres": "master"}}, ["--dry-run"],
      "no rollback for a 2-node installation"),
     ("other target", FIVE_SPARE, ["--to", "4.17.05", "--yes"], "only 4.16.09 is supported"),
+    ("config for another update", FIVE_SPARE, ["--yes", "--config", "other.yaml"],
+     "this config's target_version is 4.19.01"),
     ("unknown component", FIVE_SPARE, ["--components", "edge,kafka", "--yes"],
      "unknown component 'kafka'"),
     ("no terminal", FIVE_SPARE, [], "no terminal to confirm on"),
@@ -68,6 +80,8 @@ REFUSALS = [
 @pytest.mark.parametrize("name,hosts,args,message", REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_refused_before_any_host_is_contacted(tmp_path, listener, name, hosts, args, message):
     base, _ = setup(tmp_path, listener, hosts)
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(
+        {"user_defined": {"target_version": "4.19.01", "releases": RELEASES}}))
     before = listener.hits
     res = run(base + args, tmp_path, ENV)
     assert res.returncode == 2, res.stderr + res.stdout
@@ -95,17 +109,13 @@ def test_refused_while_another_run_holds_the_installation(tmp_path, listener, mo
 def test_dry_run_marks_inferred_steps_and_reads_the_failed_journal(tmp_path, listener):
     # live: the master's PostgreSQL still reports 9.4, but the journal says db_upgrade ran
     base, live = setup(tmp_path, listener, FIVE_SPARE, {"failed": {"wave": "postgres"}})
-    folder = tmp_path / "reports" / "20260101T000000-0007"
-    folder.mkdir(parents=True)
-    (folder / "plan.json").write_text(json.dumps({"version": 1, "target": "4.18.01",
-                                                  "mode": "maintenance", "waves": []}))
     events = [{"event": "run_start"},
               {"event": "step_end", "key": "6/1/m4/1", "wave": "postgres", "host": "m4",
                "action": "db_upgrade", "status": "ok"},
               {"event": "step_end", "key": "6/2/m5/0", "wave": "postgres", "host": "m5",
                "action": "update", "status": "failed"},
               {"event": "run_end", "status": "failed"}]
-    (folder / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    fake_run(tmp_path, "20260101T000000-0007", "maintenance", events)
     before = listener.hits
     res = run(base + ["--dry-run", "--live", str(live), "--plan-out", str(tmp_path / "p.json")],
               tmp_path, ENV)
@@ -121,13 +131,9 @@ def test_dry_run_marks_inferred_steps_and_reads_the_failed_journal(tmp_path, lis
 
 def test_a_spare_retired_by_an_earlier_run_is_refused(tmp_path, listener):
     base, live = setup(tmp_path, listener, FIVE_SPARE, POSTGRES_FAILED)
-    folder = tmp_path / "reports" / "20251231T000000-0001"
-    folder.mkdir(parents=True)
-    (folder / "plan.json").write_text(json.dumps({"version": 1, "target": "4.18.01",
-                                                  "mode": "maintenance", "waves": []}))
-    (folder / "journal.jsonl").write_text(json.dumps(
+    fake_run(tmp_path, "20251231T000000-0001", "maintenance", [
         {"event": "step_end", "key": "9/0/pgr/2", "wave": "rollback_retire", "host": "pgr",
-         "action": "stop_all", "status": "ok"}) + "\n")
+         "action": "stop_all", "status": "ok"}])
     res = run(base + ["--dry-run", "--live", str(live)], tmp_path, ENV)
     assert res.returncode == 2
     assert "spare standby pgr was already retired by run 20251231T000000-0001" in res.stderr
@@ -155,13 +161,41 @@ def test_yes_still_needs_accept_inferred(tmp_path, listener, monkeypatch):
 
 def test_resume_takes_only_a_rollback_run(tmp_path, listener):
     base, _ = setup(tmp_path, listener, FIVE_SPARE)
-    folder = tmp_path / "reports" / "20260101T000000-0009"
-    folder.mkdir(parents=True)
-    (folder / "plan.json").write_text(json.dumps({"version": 1, "target": "4.18.01",
-                                                  "mode": "maintenance", "waves": []}))
-    (folder / "journal.jsonl").write_text("")
+    fake_run(tmp_path, "20260101T000000-0009", "maintenance", [])
     before = listener.hits
     res = run(base + ["--resume", "20260101T000000-0009", "--yes", "--accept-inferred"],
               tmp_path, ENV)
     assert res.returncode == 2 and "not a rollback run" in res.stderr, res.stderr
+    assert listener.hits == before
+
+
+def test_runbook_marks_every_inferred_step_and_what_is_left(tmp_path, listener):
+    base, live = setup(tmp_path, listener, FIVE_SPARE, POSTGRES_FAILED)
+    book = tmp_path / "rollback.md"
+    before = listener.hits
+    res = run(base + ["--live", str(live), "--runbook", str(book)], tmp_path, ENV)
+    assert res.returncode == 0, res.stderr
+    text = book.read_text()
+    res = run(base + ["--live", str(live), "--plan-out", str(tmp_path / "p.json")], tmp_path, ENV)
+    plan = json.loads((tmp_path / "p.json").read_text())
+    inferred = [s for w in plan["waves"] for b in w["batches"] for s in b["steps"]
+                if s.get("basis") == "I"]
+    assert text.count("# [I] inferred — verify with vendor support") == len(inferred) > 10
+    assert "restore the pre-update backup by hand" in text
+    assert "pgr is now the PostgreSQL master" in text and "python runner.py --all" in text
+    assert listener.hits == before
+
+
+def test_update_refuses_to_retire_a_spare_a_rollback_promoted(tmp_path, listener):
+    base, _ = setup(tmp_path, listener, FIVE_SPARE)
+    fake_run(tmp_path, "20260101T000000-0011", "rollback", [
+        {"event": "step_end", "key": "1/3/pgr/0", "wave": "rb_postgres", "host": "pgr",
+         "action": "promote", "status": "ok"}])
+    update = base[1:]                                  # the update's own command line
+    before = listener.hits
+    res = run(update + ["--all", "--yes"], tmp_path, ENV)
+    assert res.returncode == 2, res.stderr
+    assert "pgr is the PostgreSQL master since rollback run 20260101T000000-0011" in res.stderr
+    res = run(update + ["--wave", "edge", "--yes", "--dry-run"], tmp_path, ENV)
+    assert res.returncode == 0, res.stderr             # waves without rollback_retire go on
     assert listener.hits == before

@@ -137,7 +137,7 @@ def test_one_node_per_dc_at_a_time_in_node_waves(case):
     for w in plan_of(case).waves:
         if w.name.startswith("rb_") and w.name not in ("rb_postgres", "rb_restore", "rb_check"):
             for b in w.batches:
-                if b.label != "gate":
+                if not b.is_gate:
                     dcs = [nodes[h].dc for h in b.hosts()]
                     assert len(dcs) == len(set(dcs))
 
@@ -149,6 +149,8 @@ def test_inferred_steps_are_marked_in_the_dry_run_and_json_round_trips(case):
     assert text.count("inferred — verify with vendor support") == n
     again = Plan.from_json(plan.to_json())
     assert again == plan and again.digest() == plan.digest()
+    text = plan.dumps()                  # secrets by name only: prompts and silent reads
+    assert "apigeepassword=" not in text and "-u " not in text and "curl -u" not in text
     assert plan.mode == "rollback" and plan.target == "4.16.09"
 
 
