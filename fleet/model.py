@@ -129,6 +129,11 @@ class Step:
         )
 
 
+def step_key(wave_index: int, batch_index: int, host: str, index: int) -> str:
+    """Stable identity of a step inside one plan (journal, resume, estimate, reports)."""
+    return f"{wave_index}/{batch_index}/{host}/{index}"
+
+
 GATE = "gate"        # the label of a wave's first batch when it only checks live versions
 
 

@@ -5,6 +5,12 @@ are computed from counters and logs; 5, 6, 9, 20 and the "left registered" half 
 end-of-run judgements, applied with ``final=True``; 17-19 (rollback) are both
 (lab/rollback_judge.py). A final verdict expects every component at 4.18.01, or with
 ``expect_version="4.16.09"`` a rolled-back installation.
+
+Where a change goes: a new judgement is a numbered rule recorded by the emulated command
+that sees the harm (lab/commands/) or computed here at the end, described in lab/README.md,
+with a test in tests/lab/ that drives a wrong sequence and sees the rule fire, and a right
+one that stays clean. The lab keeps its own tables (lab/tables.py) and imports nothing from
+fleet/.
 """
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""The Nornir task that carries out one host's chain of steps in a batch.
+"""The Nornir tasks that carry out one host's chain of steps in a batch.
 
-Each step is journaled as it starts and ends; a failed step stops the chain, runs the
-step's own clean-up (``on_failure``), and marks the host failed so the batch is the last.
+``run_chain`` runs each step as a Nornir sub-task (``step_task``: a real ``Result`` with the
+output, ``rc``, ``changed``; a failure is the ``StepFailed`` exception of a failed Result).
+A failed step stops the chain, runs the step's own clean-up (``on_failure``) and marks the
+host failed so the batch is the last. Recording (journal, progress, host logs) is not done
+here but by a Nornir Processor that sees every sub-task (fleet/run/recorder.py).
 """
 from __future__ import annotations
 
@@ -11,13 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result, Task
 
 from fleet.facts import judge
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Prompt, Step
 from fleet.plan.checks import PREDICATES, readable
-from fleet.run.hostlog import tail
-from fleet.run.journal import Journal, step_key
 from fleet.secrets import Secrets
 from tasks.http import ApiError, call
 from tasks.connect import ConnectFailed, connect, cut
@@ -33,7 +35,7 @@ class ChainContext:
     """What every host's chain shares; mutable parts are guarded by the journal's lock
     or keyed by host (one thread per host)."""
 
-    journal: Journal
+    run_id: str                                      # names the detached jobs on the nodes
     secrets: Secrets
     connect_attempts: int
     backoff: float
@@ -86,7 +88,7 @@ def _shell(task: Task, ctx: ChainContext, step: Step, command: str) -> ShellResu
 def _detached(task: Task, ctx: ChainContext, step: Step, command: str, key: str) -> ShellResult:
     """A long command as a job of its own on the node (tasks/detach.py): started unless
     an earlier attempt of this run already started it, then followed to its end."""
-    job = job_for(ctx.journal.run_id, key, step.action,
+    job = job_for(ctx.run_id, key, step.action,
                   str(task.host.get("apigee_root", None) or "/opt/apigee"))
     deadline = time.monotonic() + step.timeout
     try:
@@ -193,61 +195,57 @@ def execute(task: Task, ctx: ChainContext, step: Step, key: str = "") -> tuple[i
     return res.rc, res.output
 
 
-def _record(ctx: ChainContext, key: str, base: dict[str, Any], step: Step, start: float,
-            status: str, rc: int | None, output: str, error: str = "") -> None:
-    masked = ctx.secrets.mask(output)          # before cutting: a cut must not split a secret
-    info = dict(base, key=key, action=step.action, kind=step.kind,
-                command=ctx.secrets.mask(step.command), status=status, rc=rc,
-                output=tail(masked), error=ctx.secrets.mask(error), start=start,
-                end=time.time(), vars=dict(ctx.host_vars.get(step.host, {})))
-    ctx.journal.event("step_end", **info)
-    # the whole output goes to the host's log (fleet/run/hostlog.py), the journal keeps a tail
-    ctx.on_event("step_end", dict(info, full_output=masked))
+READ_ONLY = (CHECK, POLL, PAUSE)
 
 
-def run_chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_index: int,
-              chain: list[tuple[int, Step]]) -> Result:
+def step_task(task: Task, ctx: ChainContext, step: Step, key: str, record: dict[str, Any],
+              announce: bool = False, job: bool = True) -> Result:
+    """One step as a Nornir sub-task. ``key``/``record``/``announce`` are for the recorder
+    (a clean-up step is recorded at its end only); ``job``: a long command may run as a
+    detached job keyed by ``key`` (never a clean-up)."""
+    rc, output = execute(task, ctx, step, key if job else "")
+    return Result(host=task.host, result=output, rc=rc, changed=step.kind not in READ_ONLY)
+
+
+def run_chain(task: Task, ctx: ChainContext, base: dict[str, Any],
+              chain: list[tuple[str, int, Step]]) -> Result:
+    """The host's steps of one batch, ``(key, index, step)`` in order."""
     with ctx.idle:
         ctx.running += 1
     try:
-        return _chain(task, ctx, wave, wave_index, batch_index, chain)
+        return _chain(task, ctx, base, chain)
     finally:
         with ctx.idle:
             ctx.running -= 1
             ctx.idle.notify_all()
 
 
-def _chain(task: Task, ctx: ChainContext, wave: str, wave_index: int, batch_index: int,
-           chain: list[tuple[int, Step]]) -> Result:
-    base = {"wave": wave, "wave_index": wave_index, "batch": batch_index, "host": task.host.name}
-    for index, step in chain:
+def _failed(task: Task, action: str, message: str) -> Result:
+    return Result(host=task.host, failed=True, result=f"{action}: {message}", action=action,
+                  message=message)
+
+
+def _chain(task: Task, ctx: ChainContext, base: dict[str, Any],
+           chain: list[tuple[str, int, Step]]) -> Result:
+    for key, index, step in chain:
         if ctx.stop.is_set():                    # interrupted: the steps in flight finish, no more
-            return Result(host=task.host, failed=True, result=f"{step.action}: not started (interrupted)")
-        key = step_key(wave_index, batch_index, task.host.name, index)
-        start = time.time()
-        started = dict(base, key=key, index=index, action=step.action, kind=step.kind,
-                       command=ctx.secrets.mask(step.command), start=start)
-        ctx.journal.event("step_start", **started)
-        ctx.on_event("step_start", started)
-        failure: StepFailed | None = None
+            return _failed(task, step.action, "not started (interrupted)")
+        record = dict(base, index=index)
+        failure: BaseException | None = None
         try:
-            rc, output = execute(task, ctx, step, key)
-        except StepFailed as exc:
-            failure = exc
+            task.run(task=step_task, name=step.action, ctx=ctx, step=step, key=key,
+                     record=record, announce=True)
+        except NornirSubTaskError as exc:
+            failure = exc.result[0].exception
         if ctx.abandoned:                        # the run has ended and its reports are written
-            return Result(host=task.host, failed=True, result=f"{step.action}: abandoned")
-        if failure is not None:
-            _record(ctx, key, dict(base, index=index), step, start, "failed", failure.rc,
-                    failure.output, str(failure))
-            for j, undo in enumerate(step.on_failure):
-                ustart = time.time()
-                try:
-                    urc, uout = execute(task, ctx, undo)
-                    _record(ctx, f"{key}/undo{j}", dict(base, index=index), undo, ustart,
-                            "ok", urc, uout)
-                except StepFailed as uexc:
-                    _record(ctx, f"{key}/undo{j}", dict(base, index=index), undo, ustart,
-                            "failed", uexc.rc, uexc.output, str(uexc))
-            return Result(host=task.host, failed=True, result=f"{step.action}: {failure}")
-        _record(ctx, key, dict(base, index=index), step, start, "ok", rc, output)
+            return _failed(task, step.action, "abandoned")
+        if failure is None:
+            continue
+        for j, undo in enumerate(step.on_failure):
+            try:
+                task.run(task=step_task, name=undo.action, ctx=ctx, step=undo,
+                         key=f"{key}/undo{j}", record=record, job=False)
+            except NornirSubTaskError:
+                pass                             # recorded as failed; the step failed anyway
+        return _failed(task, step.action, str(failure))
     return Result(host=task.host, result="ok")

@@ -4,6 +4,11 @@ One module per command the runner interprets: the command line and a pure parser
 output to a typed fact (JSON-able), tested on real public captures and on the lab's output
 (tests/facts/). Every reader of remote output (gates, the drain, preflight, PostgreSQL
 checks, management-API lookups, the audit and the reports) goes through here.
+
+Where a change goes: a new command's output is a new module here with a pure ``parse`` (and
+a ``judge`` if a step's pass/fail depends on it, registered below), plus cases in
+tests/facts/KIND/ that each name the public source of the capture; where no real capture
+exists, say so in the module and depend on the exit status only.
 """
 from __future__ import annotations
 

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any, Iterable, Mapping
 
-from fleet.model import PAUSE, Plan, Step
-from fleet.run.journal import step_key
+from fleet.model import PAUSE, Plan, Step, step_key
 
 CODES = re.compile(r"update\.sh -c (\S+)")
 UNKNOWN = 60.0       # an action missing from DEFAULTS (a newer plan): our guess

@@ -86,7 +86,7 @@ def build(segments: list[Segment]) -> Axis:
     cuts: list[tuple[float, float, float]] = []
     pauses: list[Pause] = []
     axis = Axis(segs[0].start, segs, (), ())
-    for before, after in zip(segs, segs[1:]):
+    for before, after in zip(segs, segs[1:], strict=False):
         gap = after.start - before.end
         if gap <= 0:
             pauses.append(Pause(float(axis.x(after.start)), 0.0, 0.0, False, after.attempt))

@@ -20,6 +20,7 @@ from fleet.run.journal import HOSTS, PLAN, read_events, step_key
 
 OK, FAILED, SKIPPED, NOT_RUN, INTERRUPTED = "ok", "failed", "skipped", "not run", "interrupted"
 RUNNING = "running"          # only on a live page: the attempt (or step) still going on
+HELD = "held"                # an attempt that stopped at a hold point (--pause-after)
 STEP_COLUMNS = ["run_id", "attempt", "attempt_outcome", "wave_index", "wave", "batch",
                 "batch_label", "host", "dc", "machine", "key", "index", "action", "kind",
                 "command", "start", "end", "duration_s", "status", "latest", "exit_status",
@@ -85,11 +86,14 @@ def attempts_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         a = int(e.get("attempt", 1))
         cur = out.setdefault(a, {"attempt": a, "start": e.get("time"), "end": None,
                                  "outcome": INTERRUPTED, "waves": []})
+        if e.get("event") == "run_start" and isinstance(e.get("estimate_s"), (int, float)):
+            cur["estimate"] = float(e["estimate_s"])     # the runner's estimate (plan/estimate)
         if e.get("event") == "wave_start" and e.get("wave") not in cur["waves"]:
             cur["waves"].append(e.get("wave"))
         if e.get("event") == "run_end":
             cur["end"] = e.get("time")
-            cur["outcome"] = {"ok": OK, "failed": FAILED}.get(str(e.get("status")), INTERRUPTED)
+            cur["outcome"] = {"ok": OK, "failed": FAILED, "held": HELD}.get(
+                str(e.get("status")), INTERRUPTED)
         elif e.get("time") is not None:
             cur["last"] = e.get("time")
     for cur in out.values():

@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 
 from fleet.reports.run import write_run_reports
-from fleet.run.journal import read_events
+from fleet.run.journal import JOURNAL, read_events
 
 INTERVAL = 3.0           # seconds at least between two live pages
+WATCH = 5.0              # seconds between looks at the journal when no poke comes
 
 
 def _attempt(folder: Path) -> int:
@@ -33,13 +34,24 @@ def _live(folder: Path) -> None:
         print(f"live page not written: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
+def _size(folder: Path) -> int:
+    try:
+        return (folder / JOURNAL).stat().st_size
+    except OSError:
+        return 0
+
+
 def follow(folder: Path, fd: int = 0, interval: float = INTERVAL) -> None:
-    """Serve the runner until ``write`` or the end of input."""
+    """Serve the runner until ``write`` or the end of input. Between pokes the journal is
+    watched too (a hold point waiting for the operator journals without a poke)."""
     mine = _attempt(folder)
     last, pending, buf, gap = float("-inf"), False, b"", interval
+    seen = _size(folder)
     while True:
-        wait = None if not pending else max(0.0, last + gap - time.monotonic())
-        if select.select([fd], [], [], wait)[0]:
+        wait = max(0.0, last + gap - time.monotonic()) if pending else WATCH
+        if not select.select([fd], [], [], wait)[0]:
+            pending = pending or _size(folder) != seen
+        else:
             chunk = os.read(fd, 4096)
             if not chunk:                                      # the runner is gone
                 if _attempt(folder) == mine:
@@ -53,6 +65,7 @@ def follow(folder: Path, fd: int = 0, interval: float = INTERVAL) -> None:
             pending = pending or b"live" in words
         if pending and time.monotonic() - last >= gap:
             began = time.monotonic()
+            seen = _size(folder)
             _live(folder)
             last, pending = time.monotonic(), False
             # a page that takes long to make (hundreds of hosts) is made less often: the

@@ -6,12 +6,12 @@ goes on, report.html is a live page (``live=True``) that reloads itself."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from fleet.plan.estimate import clock as span
 from fleet.reports import html
 from fleet.reports.axis import duration
 from fleet.reports.files import write_atomic
@@ -54,7 +54,10 @@ def write_run_reports(folder: Path, live: bool = False) -> None:
         # an earlier attempt's page is kept as written when that attempt ended; one that
         # was never written (the runner was killed) is written now from the journal
         path = folder / attempt_page(a["attempt"])
-        if a["attempt"] == last or not path.exists():
+        if len(data.attempts) == 1:        # the whole run is that attempt: same tables
+            one = replace(data, attempt=a["attempt"])
+            write_atomic(path, render_html(one, hosts, waves, png))
+        elif a["attempt"] == last or not path.exists():
             write_atomic(path, _page(load_run(folder, attempt=a["attempt"])))
 
 
@@ -112,7 +115,7 @@ def _estimated(data: RunData) -> str:
     """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
     for e in data.events:
         if e.get("event") == "run_start" and e.get("estimate_s") is not None:
-            return span(float(e["estimate_s"]))
+            return duration(float(e["estimate_s"]))
     return ""
 
 
@@ -174,10 +177,20 @@ def _progress(data: RunData, n: dict[str, int]) -> str:
     total = sum(n.values()) + running
     where = f", wave {wave}" if wave else ""
     again = f" (attempt {att['attempt']})" if att["attempt"] > 1 else ""
-    stamp = time.strftime("%H:%M:%S UTC", time.gmtime())
+    now = time.time()
+    stamp = time.strftime("%H:%M:%S UTC", time.gmtime(now))
+    est = att.get("estimate")
+    window = (f" {duration(now - att['start'])} of an estimated {duration(est)} gone."
+              if est else "")
+    mine = [e for e in data.events if e.get("attempt") == att["attempt"]
+            and e.get("event") in ("hold", "hold_end")]
+    if mine and mine[-1]["event"] == "hold":             # asking the operator, at a terminal
+        h = mine[-1]
+        where = (f", HELD after wave {h.get('wave')} batch {int(h.get('batch', 0)) + 1} "
+                 f"({h.get('reason', 'hold point')}): waiting for the operator to continue")
     return (f"IN PROGRESS{again}{where}: {done} of {total} step(s) done, {running} running"
-            f"{f', {n[FAILED]} failed' if n[FAILED] else ''}. Updated {stamp}; this page "
-            f"reloads every {REFRESH} s until the run ends.")
+            f"{f', {n[FAILED]} failed' if n[FAILED] else ''}.{window} Updated {stamp}; this "
+            f"page reloads every {REFRESH} s until the run ends.")
 
 
 def _nav(data: RunData) -> str:
@@ -197,16 +210,32 @@ def _nav(data: RunData) -> str:
 
 
 def _attempts(data: RunData, fmt: str) -> str:
-    rows = [{"attempt": a["attempt"], "outcome": a["outcome"], "start": clock(a["start"], fmt),
-             "end": clock(a["end"], fmt), "waves": " ".join(w for w in a["waves"] if w)}
-            for a in data.attempts if not data.attempt or a["attempt"] == data.attempt]
-    return html.table(pd.DataFrame(rows), empty="the run has not started")
+    """One row per attempt; with the runner's estimate of its window (journaled at its
+    start, fleet/plan/estimate.py) beside what it took, when the journal has one."""
+    rows = []
+    for a in data.attempts:
+        if data.attempt and a["attempt"] != data.attempt:
+            continue
+        took = (a["end"] or a["start"]) - a["start"]
+        row = {"attempt": a["attempt"], "outcome": a["outcome"],
+               "start": clock(a["start"], fmt), "end": clock(a["end"], fmt),
+               "took": duration(took), "estimated": "", "vs estimate": ""}
+        est = a.get("estimate")
+        if est is not None:
+            row["estimated"] = duration(est)
+            if est > 0 and a["outcome"] == OK:
+                row["vs estimate"] = f"{(took - est) / est * 100:+.0f} %"
+        rows.append(row | {"waves": " ".join(w for w in a["waves"] if w)})
+    df = pd.DataFrame(rows)
+    if not df.empty and not any(a.get("estimate") is not None for a in data.attempts):
+        df = df.drop(columns=["estimated", "vs estimate"])
+    return html.table(df, empty="the run has not started")
 
 
 def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: bytes) -> str:
     kind, text = _headline(data)
     plan: dict[str, Any] = data.plan
-    s = data.steps
+    s = data.steps.reset_index(drop=True)
     fmt = clock_format([a["start"] for a in data.attempts] + [a["end"] for a in data.attempts])
     began = data.attempts[0]["start"] if data.attempts else None
     parts = [html.fragment("<p class='meta'>{% if d %}{{ d }} (times UTC) · {% endif %}"
@@ -225,17 +254,20 @@ def render_html(data: RunData, hosts: pd.DataFrame, waves: pd.DataFrame, png: by
     parts += [html.heading("Waves", "waves"),
               html.table(waves_view(waves, fmt), empty="the plan has no wave",
                          row_class=status_class, id_="waves-table")]
+    view = steps_view(s, fmt)                  # once; grouped below (200 hosts: 200 tables)
+    by_wave = dict(tuple(view.groupby(s["wave"], sort=False))) if not s.empty else {}
+    by_host = dict(tuple(view.groupby(s["host"], sort=False))) if not s.empty else {}
     for _, w in waves.iterrows():
-        mine = s[s["wave"] == w["wave"]]
+        mine = by_wave.get(w["wave"], view.iloc[0:0])
         parts.append(html.details(f"{w['wave']}: {w['status']} ({len(mine)} step(s))",
-                                  html.table(steps_view(mine, fmt), row_class=status_class),
+                                  html.table(mine, row_class=status_class),
                                   open_=w["status"] in (FAILED, RUNNING)))
     parts += [html.heading("Hosts", "hosts"),
               html.table(hosts_view(hosts, fmt), row_class=status_class, id_="hosts-table")]
     for _, h in hosts.iterrows():
-        mine = s[s["host"] == h["host"]]
+        mine = by_host.get(h["host"], view.iloc[0:0])
         parts.append(html.details(f"{h['host']}: {h['outcome']} ({len(mine)} step(s))",
-                                  html.table(steps_view(mine, fmt), row_class=status_class),
+                                  html.table(mine, row_class=status_class),
                                   open_=h["outcome"] == FAILED))
     parts.append(html.fragment("<p class='meta'>Every row of steps.csv, with commands and the "
                                "last lines of output, is in the run folder {{ f }}.</p>",

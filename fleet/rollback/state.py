@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 from fleet.components import SERVICES
 from fleet.errors import InputError
 from fleet.facts import apigee_version, releases
+from fleet.facts.releases import Manifest
 from fleet.model import Node
 from fleet.run.journal import JOURNAL, PLAN, read_events
 
@@ -44,7 +45,7 @@ class Live:
     spare_retired_by: str | None = None          # run id whose rollback_retire completed
     releases: Mapping[str, Any] = field(default_factory=dict)   # user_defined.releases
 
-    def manifest(self) -> releases.Manifest:
+    def manifest(self) -> Manifest:
         return releases.load(self.releases or None)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fleet.model import Plan
-from fleet.run.journal import Journal, step_key
+from fleet.model import step_key
+from fleet.run.journal import Journal
 from fleet.secrets import Secrets
 from fleet.settings import Settings
 
@@ -42,10 +43,12 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
     install()                                   # known_hosts parsed once, not per connection
     # paramiko logs a closing transport's socket errors ("Socket exception: Broken pipe")
     # through logging's last-resort handler, onto the operator's terminal: the journal
-    # records every step, so these stay out of the way.
-    quiet = logging.getLogger("paramiko")
-    if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
-        quiet.addHandler(logging.NullHandler())
+    # records every step, so these stay out of the way; so does Nornir's traceback of a
+    # failed step sub-task (the journal has its reason, the summary quotes its output).
+    for name in ("paramiko", "nornir"):
+        quiet = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
+            quiet.addHandler(logging.NullHandler())
 
     from tasks.inventory import PLUGIN, register
     register()                                  # the inventory fleet.inventory read, not again
@@ -124,10 +127,13 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
     host_vars: dict[str, dict[str, str]] = {}
     for event in done.values():
         host_vars.setdefault(event["host"], {}).update(event.get("vars") or {})
-    ctx = ChainContext(journal=journal, secrets=secrets,
+    from fleet.run.recorder import StepRecorder
+
+    ctx = ChainContext(run_id=journal.run_id, secrets=secrets,
                        connect_attempts=int(settings["retries.connect_attempts"]),
                        backoff=float(settings["retries.backoff"]),
                        host_vars=host_vars, on_event=on_event)
+    recorder = StepRecorder(journal, secrets, ctx, on_event)
     out = Outcome(ok=True)
     t0 = time.monotonic()
     try:
@@ -136,14 +142,15 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
             on_event("wave_start", {"wave": wave.name, "index": wi, "of": len(plan.waves),
                                     "batches": len(wave.batches)})
             for bi, batch in enumerate(wave.batches):
-                chains: dict[str, list[tuple[int, Any]]] = {}
+                chains: dict[str, list[tuple[str, int, Any]]] = {}
                 for host in batch.hosts():
                     todo = []
                     for i, s in enumerate(batch.chain(host)):
-                        if step_key(wi, bi, host, i) in done:
+                        key = step_key(wi, bi, host, i)
+                        if key in done:
                             out.skipped += 1
                         else:
-                            todo.append((i, s))
+                            todo.append((key, i, s))
                     if todo:
                         chains[host] = todo
                 if not chains:
@@ -156,9 +163,11 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                 sub = nr.filter(filter_func=lambda h, names=names: h.name in names)
                 # config.yaml runner.options.num_workers caps how many hosts of a batch run at once
                 sub = sub.with_runner(ThreadedRunner(num_workers=max(1, min(len(names), settings.num_workers))))
+                sub = sub.with_processors([recorder])
+                base = {"wave": wave.name, "wave_index": wi, "batch": bi}
                 try:
-                    results = sub.run(task=_dispatch, ctx=ctx, wave=wave.name, wi=wi, bi=bi,
-                                      chains=chains, on_failed=True)
+                    results = sub.run(task=_dispatch, name=f"{wave.name} batch {bi + 1}",
+                                      ctx=ctx, base=base, chains=chains, on_failed=True)
                 except KeyboardInterrupt as exc:
                     _finish_running_steps(ctx)
                     exc.abandoned = ctx.abandoned         # type: ignore[attr-defined]
@@ -167,9 +176,11 @@ def execute_plan(plan: Plan, nr: Any, settings: Settings, secrets: Secrets, jour
                 failed = [h for h in names if results[h].failed]
                 if failed:
                     for h in sorted(failed):
-                        r = results[h]
-                        message = r[0].result if len(r) and r[0].result else str(r[0].exception)
+                        r = results[h][0]
+                        action = getattr(r, "action", "")
+                        message = r.result if action else str(r.exception)   # a fault of ours
                         out.failed.append({"wave": wave.name, "batch": bi, "host": h,
+                                           "action": action,
                                            "message": secrets.mask(str(message))})
                     out.ok = False
                     out.not_run = _not_run(plan, wi, bi)
@@ -220,10 +231,10 @@ def _say(text: str) -> None:
         pass
 
 
-def _dispatch(task: Any, ctx: Any, wave: str, wi: int, bi: int,
-              chains: dict[str, list[tuple[int, Any]]]) -> Any:
+def _dispatch(task: Any, ctx: Any, base: dict[str, Any],
+              chains: dict[str, list[tuple[str, int, Any]]]) -> Any:
     from tasks.steps import run_chain
-    return run_chain(task, ctx, wave, wi, bi, chains[task.host.name])
+    return run_chain(task, ctx, dict(base, host=task.host.name), chains[task.host.name])
 
 
 def _not_run(plan: Plan, wi: int, bi: int) -> list[str]:

@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from fleet.model import step_key  # noqa: F401  (re-exported: the journal's keys)
+
 JOURNAL = "journal.jsonl"
 PLAN = "plan.json"
 HOSTS = "hosts.json"
@@ -38,9 +40,6 @@ UNDOES = {"qpid_unblock": "qpid_block", "router_unblock": "router_block",
           "mp_reachable": "mp_unreachable"}
 
 
-def step_key(wave_index: int, batch_index: int, host: str, index: int) -> str:
-    """Stable identity of a step inside one plan."""
-    return f"{wave_index}/{batch_index}/{host}/{index}"
 
 
 def new_run_id(prefix: str = "") -> str:

@@ -16,7 +16,9 @@ class Tally:
     """Steps done out of the plan's, and the time left by the estimate. Steps an earlier
     attempt completed count as done from the start (a resume ends at 100 %, not at "83/218").
     Time left: the current batch's longest remaining host chain (less what its running step
-    has already taken) plus every later batch. Called under the progress's lock."""
+    has already taken) plus every later batch, scaled by the pace of this attempt (actual over
+    estimated seconds of the steps it finished), so an installation faster or slower than the
+    model moves the figure with it. Called under the progress's lock."""
 
     def __init__(self, plan: Plan, done: Iterable[str] = (), est: Estimate | None = None) -> None:
         keys = {step_key(wi, bi, h, i) for wi, w in enumerate(plan.waves)
@@ -36,6 +38,8 @@ class Tally:
         self.batch: tuple[int, int] | None = None
         self.left: dict[str, float] = {}        # host -> estimated seconds left in the batch
         self.since: dict[str, float] = {}       # host -> start of its running step (monotonic)
+        self.real_done = self.est_done = 0.0     # seconds of the steps finished in this attempt
+        self.finished = 0
 
     @property
     def steps_done(self) -> int:
@@ -58,15 +62,26 @@ class Tally:
             self.since.pop(info["host"], None)
             if info["status"] == "ok":
                 self.done.add(info["key"])
+                if "start" in info and "end" in info:
+                    self.finished += 1
+                    self.real_done += max(float(info["end"]) - float(info["start"]), 0.0)
+                    self.est_done += self.est.step.get(info["key"], 0.0)
                 self.left[info["host"]] = self.left.get(info["host"], 0.0) \
                     - self.est.step.get(info["key"], 0.0)
 
+    def pace(self) -> float:
+        """Actual over estimated seconds of the steps finished so far (1 until a few are)."""
+        if self.finished < 5 or self.est_done <= 0:
+            return 1.0
+        return max(self.real_done / self.est_done, 1e-4)
+
     def seconds_left(self, now: float) -> float:
+        pace = self.pace()
         if self.batch is None:
-            return self.before_start
-        current = max((max(left - (now - self.since[h] if h in self.since else 0.0), 0.0)
+            return self.before_start * pace
+        current = max((max(left - ((now - self.since[h]) / pace if h in self.since else 0.0), 0.0)
                        for h, left in self.left.items()), default=0.0)
-        return current + self.after[self.batch]
+        return (current + self.after[self.batch]) * pace
 
     def text(self, now: float) -> str:
         """``83/218 steps (38%) · about 1h 05m left``"""

@@ -58,7 +58,7 @@ def _summary(out: Outcome, journal: Journal, logs: HostLogs, again: str) -> str:
     for f in out.failed:
         lines.append(f"  failed: {f['wave']} batch {f['batch'] + 1} on {f['host']}: {f['message']}")
         lines.extend(logs.quote(f["host"]))
-        action = f["message"].split(":", 1)[0]
+        action = f.get("action", "")
         if action in HINTS:
             hints.setdefault(action, HINTS[action])
     lines.extend(f"  what to fix ({a}): {h}" for a, h in hints.items())

@@ -41,7 +41,7 @@ def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topo
     with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.0) as lab:
         lab.fault(edge_host, "fail-always", match="update.sh -c edge")
         res = runner(lab, "--all", "--yes", reports=reports)
-        assert res.returncode == 1 and f"failed: edge" in res.stdout, explain(res)
+        assert res.returncode == 1 and "failed: edge" in res.stdout, explain(res)
         lab.clear_faults()
         before = run_ids(reports)
         # refused without --accept-inferred, nothing done

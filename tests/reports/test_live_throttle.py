@@ -12,16 +12,11 @@ from pathlib import Path
 import pytest
 
 from fleet.reports import livepage, write_run_reports
-from tests.reports.synthetic import Writer, small_plan
+from tests.reports.synthetic import Writer, into_cs_zk
 
 
 def _running(tmp_path: Path) -> Writer:
-    w = Writer(tmp_path, small_plan())
-    w.start()
-    w.wave(0)
-    for h in ("m1", "m2", "m3"):
-        w.step(0, 0, h, 0)
-    w.wave(1)
+    w = into_cs_zk(tmp_path)
     w.step(1, 0, "m1", 0, end=False)          # running now: no step_end, no run_end
     return w
 
@@ -90,3 +85,29 @@ def test_the_live_page_says_in_progress_and_reloads(tmp_path):
     write_run_reports(w.folder)
     page = (w.folder / "report.html").read_text()
     assert 'http-equiv="refresh"' not in page and "IN PROGRESS" not in page
+
+
+def test_a_journal_change_without_a_poke_makes_a_page(tmp_path, calls, monkeypatch):
+    monkeypatch.setattr(livepage, "WATCH", 0.2)
+    w = _running(tmp_path)
+    fd, t = _serve(w.folder, 0.3)
+    time.sleep(0.5)
+    assert not calls                                       # nothing changed, nothing made
+    w.event("hold", wave="cs_zk", wave_index=1, batch=0, reason="--pause-after cs_zk")
+    time.sleep(1.0)
+    os.write(fd, b"write\n")
+    t.join(10)
+    os.close(fd)
+    assert [live for _, live in calls] == [True, False]
+
+
+def test_a_live_page_waiting_at_a_hold_point_says_so(tmp_path):
+    w = _running(tmp_path)
+    w.step(1, 0, "m1", 0)
+    w.event("hold", wave="cs_zk", wave_index=1, batch=0, reason="--pause-after cs_zk")
+    write_run_reports(w.folder, live=True)
+    page = (w.folder / "report.html").read_text()
+    assert "HELD after wave cs_zk batch 1 (--pause-after cs_zk): waiting for the operator" in page
+    w.event("hold_end", wave="cs_zk", wave_index=1, batch=0, answer="continue")
+    write_run_reports(w.folder, live=True)
+    assert "waiting for the operator" not in (w.folder / "report.html").read_text()

@@ -8,19 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from fleet.reports import load_run, write_run_reports
-from tests.reports.synthetic import SECRET, Writer, small_plan
+from tests.reports.synthetic import SECRET, Writer, into_cs_zk, small_plan
 
 FILES = ("steps.csv", "hosts.csv", "waves.csv", "timeline.png", "report.html")
 
 
 def failed_run(tmp_path: Path) -> Writer:
     """preflight ok; cs_zk batch 1 ok on m1; batch 2: m2 fails its update, m3 completes."""
-    w = Writer(tmp_path, small_plan())
-    w.start()
-    w.wave(0)
-    for h in ("m1", "m2", "m3"):
-        w.step(0, 0, h, 0)
-    w.wave(1)
+    w = into_cs_zk(tmp_path)
     w.step(1, 0, "m1", 0)
     w.step(1, 0, "m1", 1, output="apigee-cassandra-4.18.01-0.0.20042\n"
                                  "apigee-zookeeper-4.18.01-0.0.20042")
@@ -179,3 +174,30 @@ def test_without_hosts_json_the_columns_are_empty(tmp_path):
     df = steps_csv(w)
     assert set(df["dc"]) == {""}
     assert SECRET not in (w.folder / "steps.csv").read_text()
+
+
+def test_the_attempts_table_shows_the_estimate_beside_what_it_took(tmp_path):
+    w = Writer(tmp_path, small_plan())
+    w.event("run_start", run_id=w.journal.run_id, attempt=1, resumed=False, estimate_s=40.0)
+    w.wave(0)
+    for h in ("m1", "m2", "m3"):
+        w.step(0, 0, h, 0, took=9.0)                  # 3 x (1 + 9) s: the attempt took 30 s
+    w.end("ok")
+    write_run_reports(w.folder)
+    page = (w.folder / "report.html").read_text()
+    table = page[page.index(">Attempts<"):page.index("id='waves'")]
+    assert "<th>Estimated</th>" in table and "<td>40 s</td>" in table
+    assert "<td>30 s</td>" in table and "<td>-25 %</td>" in table
+    # a journal from before the runner journaled estimates: no such columns
+    old = failed_run(tmp_path / "old")
+    write_run_reports(old.folder)
+    assert "<th>Estimated</th>" not in (old.folder / "report.html").read_text()
+
+
+def test_an_attempt_stopped_at_a_hold_point_is_held_not_interrupted(tmp_path):
+    w = into_cs_zk(tmp_path)
+    w.end("held")
+    write_run_reports(w.folder)
+    assert [a["outcome"] for a in load_run(w.folder).attempts] == ["held"]
+    assert "attempt 1: held" in (w.folder / "report.html").read_text()
+    assert set(steps_csv(w)["attempt_outcome"]) == {"held"}

@@ -83,3 +83,31 @@ def test_time_left_follows_the_batches():
     # a resumed run: what is done counts zero from the start
     resumed = Tally(plan, {"0/0/m1/0", "0/0/m2/0", "0/0/m3/0"}, None)
     assert resumed.seconds_left(0.0) == estimate(plan).total - estimate(plan).batches[0][0]
+
+
+def test_time_left_follows_the_pace_of_the_installation():
+    """Steps that take a tenth of their estimate make the rest a tenth too (a lab, or a fast
+    machine); before five steps have finished the model's figure stands."""
+    plan = small_plan()
+    est = estimate(plan)
+    fast, model = Tally(plan, est=est), Tally(plan, est=est)
+    sent = 0
+    for wi, wave in enumerate(plan.waves):
+        for bi, batch in enumerate(wave.batches):
+            if sent >= 6:
+                break
+            for t in (fast, model):
+                t.on_event("batch_start", {"wave": wave.name, "batch": bi,
+                                           "hosts": batch.hosts()}, now=0.0)
+            for w, b, h, _i, k in keys(plan):
+                if (w, b) != (wi, bi) or sent >= 6:
+                    continue
+                for t, scale in ((fast, 0.1), (model, 1.0)):
+                    t.on_event("step_end", {"host": h, "status": "ok", "key": k, "start": 0.0,
+                                            "end": est.step[k] * scale}, now=0.0)
+                sent += 1
+                if sent == 4:
+                    assert fast.pace() == 1.0            # too few steps to judge the pace
+    assert abs(fast.pace() - 0.1) < 1e-9 and model.pace() == 1.0
+    assert model.seconds_left(0.0) > 0
+    assert abs(fast.seconds_left(0.0) - model.seconds_left(0.0) * 0.1) < 1e-6
