@@ -41,6 +41,11 @@ exit status: 0 done, 1 a step or gate failed (resume with: rollback --resume RUN
 2 refused (nothing changed), 130/143/129 interrupted by a signal."""
 
 
+# the update wave that failed -> what --components rolls back for it
+WAVE_CODES = {"qpid": "qpid", "ldap": "ldap", "edge": "edge", "edge_pg": "edge", "ui": "ui",
+              "postgres": "ps"}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(f"rollback: {message} (see rollback --help)")
@@ -207,6 +212,10 @@ def main(argv: list[str]) -> int:
             print(f"failed update run {failed.run_id} ({failed.status}): "
                   + (", ".join(f"{w} on {h}" for w, h in failed.failed) or "no failed step")
                   + ("; db_upgrade had completed" if failed.db_upgrade_done else ""))
+            codes = sorted({WAVE_CODES[w] for w, _ in failed.failed if w in WAVE_CODES})
+            if codes and not scope.components:
+                print(f"  the vendor's first advice is to roll back only what failed, then "
+                      f"retry: --components {','.join(codes)}")
             if failed.status == "unfinished":
                 print(f"  run {failed.run_id} never ended (killed?): its leases may still hold "
                       "the nodes; check that nothing of it runs, then add --break-lock")

@@ -121,6 +121,7 @@ def test_dry_run_marks_inferred_steps_and_reads_the_failed_journal(tmp_path, lis
               tmp_path, ENV)
     assert res.returncode == 0, res.stderr
     assert "failed update run 20260101T000000-0007 (failed): postgres on m5; db_upgrade had completed" in res.stdout
+    assert "roll back only what failed, then retry: --components ps" in res.stdout
     assert "wave 2: rb_postgres" in res.stdout
     assert "promote-standby-to-master 127.0.0.4" in res.stdout
     assert res.stdout.count("[I] inferred — verify with vendor support") >= 10
