@@ -141,8 +141,14 @@ class Apis:
 
     def __init__(self, endpoint: str | None = None, credentials: Any = None,
                  http_timeout: float = 60.0, retry: RetryPolicy | None = None) -> None:
-        from googleapiclient.discovery import build_from_document
-        from googleapiclient.discovery_cache import get_static_doc
+        try:
+            from googleapiclient.discovery import build_from_document
+            from googleapiclient.discovery_cache import get_static_doc
+        except ImportError:
+            from fleet.errors import InputError
+            raise InputError("Apigee X regions need Google's API client, an extra of the "
+                             "package: pip install 'apigee-fleet-runner[regions]' (or "
+                             "pip install -r requirements.txt in a checkout)") from None
 
         if credentials is None:
             if endpoint:

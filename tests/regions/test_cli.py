@@ -72,6 +72,15 @@ def test_unreachable_endpoint_is_a_clear_refusal(capsys) -> None:
     assert "Connection refused" in err
 
 
+def test_without_the_regions_extra_the_message_says_what_to_install(capsys, monkeypatch) -> None:
+    import sys
+    monkeypatch.setitem(sys.modules, "googleapiclient.discovery", None)    # not installed
+    rc = main(["add", "--spec", "inventory/regions/example.yaml", "--endpoint",
+               "http://127.0.0.1:9", "--dry-run"], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert rc == 2 and "apigee-fleet-runner[regions]" in err and "Traceback" not in err
+
+
 @pytest.mark.lab
 def test_ctrl_c_stops_waits_at_once_and_a_rerun_finishes(tmp_path) -> None:
     import signal
