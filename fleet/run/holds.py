@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fleet.errors import InputError
+from fleet.model import Plan
 from fleet.plan.holds import HoldOptions
 from fleet.run.executor import reports_dir
 from fleet.run.journal import Journal, read_events
@@ -55,6 +56,10 @@ class HoldKeeper:
         self.passed = reached_before(journal)
         self.ask = ask or input
         self.tty = sys.stdin.isatty() if tty is None else tty
+
+    def ahead(self, plan: Plan) -> list[dict[str, Any]]:
+        """The plan's hold points this attempt will ask at (not those an earlier one reached)."""
+        return [h for h in plan.holds() if (h["wave_index"], h["batch"]) not in self.passed]
 
     def __call__(self, wi: int, bi: int, wave: str, why: str) -> bool:
         where = {"wave": wave, "wave_index": wi, "batch": bi, "reason": why}
