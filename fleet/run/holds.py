@@ -18,7 +18,7 @@ from typing import Any
 from fleet.errors import InputError
 from fleet.model import Plan
 from fleet.plan.holds import HoldOptions
-from fleet.run.executor import reports_dir
+from fleet.run.executor import reports_dir, say
 from fleet.run.journal import Journal, read_events
 from fleet.settings import Settings
 
@@ -66,7 +66,7 @@ class HoldKeeper:
         self.journal.event("hold", **where)
         if (wi, bi) in self.passed:
             self.journal.event("hold_end", answer="resumed", **where)
-            self._say(f"hold after {wave} batch {bi + 1} ({why}): passed (the run was resumed)")
+            say(f"hold after {wave} batch {bi + 1} ({why}): passed (the run was resumed)")
             return False
         if not self.tty:
             self.journal.event("hold_end", answer="no terminal", **where)
@@ -91,10 +91,3 @@ class HoldKeeper:
         go = answer in ("y", "yes")
         self.journal.event("hold_end", answer="continue" if go else "stop", **where)
         return not go
-
-    @staticmethod
-    def _say(text: str) -> None:
-        try:
-            print(text, file=sys.stderr, flush=True)
-        except OSError:
-            pass
