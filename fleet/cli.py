@@ -174,8 +174,7 @@ def update_main(argv: list[str]) -> int:
             print(render_table(plan, est))
         return 0
     from fleet.run.session import run
-    return run(args, settings, nodes, plan, sel,
-               confirm=lambda a, p: _confirm(a, p, est))
+    return run(args, settings, nodes, plan, sel, confirm=lambda a, p: _confirm(a, p, est), est=est)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,6 @@ from fleet.plan.waves import WAVE_NAMES
 # Waves that update one role host by host, where one host can go first on its own. Not the
 # read-only or preparing waves, and not the PostgreSQL waves whose steps span the pair.
 CANARY_WAVES = ("cs_zk", "qpid", "ldap", "edge", "ui", "edge_pg", "baas_e", "baas_b", "baas_p")
-GATE = "gate"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class HoldOptions:
 
 
 def _work(wave: Wave) -> list[int]:
-    return [i for i, b in enumerate(wave.batches) if b.label != GATE]
+    return [i for i, b in enumerate(wave.batches) if not b.is_gate]
 
 
 def _add_hold(batch: Batch, reason: str) -> Batch:
@@ -75,13 +74,13 @@ def _canary_wave(wave: Wave, host: str) -> Wave | None:
     if not rest.steps and not following:
         return None
     alone = _add_hold(alone, f"canary {host}: wave {wave.name} done on {host} only")
-    gates = [b for b in wave.batches if b.label == GATE]
+    gates = [b for b in wave.batches if b.is_gate]
     return Wave(wave.name, tuple(gates + [alone] + ([rest] if rest.steps else []) + following))
 
 
 def _canary(plan: Plan, host: str) -> Plan:
     runs = {s.host for w in plan.waves if w.name != "preflight"
-            for b in w.batches if b.label != GATE for s in b.steps}
+            for b in w.batches if not b.is_gate for s in b.steps}
     if host not in runs:
         raise InputError(f"--canary {host}: not a host of this run (its hosts: "
                          f"{', '.join(sorted(runs)) or 'none'})")

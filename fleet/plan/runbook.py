@@ -73,23 +73,12 @@ def _scope(plan: Plan, nodes: list[Node], settings: Settings, sel: Selection) ->
 
 def _changed(wave: Wave) -> list[str]:
     """The hosts a wave works on (gates read every node; they are not listed here)."""
-    return list(dict.fromkeys(h for b in wave.batches if b.label != "gate" for h in b.hosts()))
-
-
-def _hold(batch: Batch) -> str:
-    """Why the run holds after this batch ('' for no hold; ``Batch.hold``, set by the
-    --pause-after / --pause-each-wave / --canary options, fleet/plan/holds.py)."""
-    return batch.hold
-
-
-def _holds_of(plan: Plan) -> list[tuple[int, Wave, int, Batch]]:
-    return [(wi, w, bi, b) for wi, w in enumerate(plan.waves, 1)
-            for bi, b in enumerate(w.batches, 1) if _hold(b)]
+    return list(dict.fromkeys(h for b in wave.batches if not b.is_gate for h in b.hosts()))
 
 
 def _estimates(plan: Plan, est: Estimate) -> list[str]:
     rows = [(i, w.name, len(_changed(w)), len(w.batches), clock(secs),
-             "; ".join(_hold(b) for b in w.batches if _hold(b)))
+             "; ".join(b.hold for b in w.batches if b.hold))
             for i, (w, (_, secs)) in enumerate(zip(plan.waves, est.waves, strict=True), 1)]
     out = ["## Estimated duration", "", f"**{estimate_line(est)}.**", "",
            "Waves and their batches run one after the other, the hosts of a batch at the same "
@@ -100,14 +89,15 @@ def _estimates(plan: Plan, est: Estimate) -> list[str]:
 
 def _holds(plan: Plan) -> list[str]:
     out = ["## Hold points", ""]
-    holds = _holds_of(plan)
+    holds = [(wi, w, bi, b) for wi, w in enumerate(plan.waves, 1)
+             for bi, b in enumerate(w.batches, 1) if b.hold]
     if not holds:
         return out + ["None in this plan: the run goes from wave to wave and stops only when "
                       "a step or a gate fails (then: fix, `python runner.py --resume RUN_ID`)."]
     out.append("The run stops after these batches, journals the hold and asks whether to go on "
                "(without a terminal, or on no, it ends with status 3; `--resume RUN_ID` "
                "continues past the hold):")
-    return out + [""] + [f"- wave {wi} **{w.name}**, after batch {bi} ({b.label}): {_hold(b)}"
+    return out + [""] + [f"- wave {wi} **{w.name}**, after batch {bi} ({b.label}): {b.hold}"
                          for wi, w, bi, b in holds]
 
 
@@ -160,7 +150,7 @@ def _target(batch: Batch) -> str:
 def _wave(i: int, wave: Wave, secs: float, spans: tuple[float, ...]) -> list[str]:
     out = [f"### {i}. {wave.name} (about {clock(secs)})", "", WAVE_HELP.get(wave.name, ""), "",
            f"Hosts: {', '.join(_changed(wave))}.", ""]
-    gates = [b for b in wave.batches if b.label == "gate"]
+    gates = [b for b in wave.batches if b.is_gate]
     if gates:
         out += ["**Gate** (checked on the live installation before any step of the wave; "
                 "a failure stops the run before this wave changes anything):", ""]
@@ -168,7 +158,7 @@ def _wave(i: int, wave: Wave, secs: float, spans: tuple[float, ...]) -> list[str
             out += _gate_lines(g)
         out.append("")
     for bi, (batch, span) in enumerate(zip(wave.batches, spans, strict=True), 1):
-        if batch.label == "gate":
+        if batch.is_gate:
             continue
         hosts = batch.hosts()
         together = "at the same time" if len(hosts) > 1 else "one host"
@@ -188,8 +178,8 @@ def _wave(i: int, wave: Wave, secs: float, spans: tuple[float, ...]) -> list[str
                        f"command line): {', '.join(f'`{p}`' for p in prompts)}")
         if checks or prompts:
             out.append("")
-        if _hold(batch):
-            out += [f"**Hold point**: {_hold(batch)}. The run stops here and asks before it "
+        if batch.hold:
+            out += [f"**Hold point**: {batch.hold}. The run stops here and asks before it "
                     "goes on.", ""]
     return out
 

@@ -214,16 +214,16 @@ def _finish_running_steps(ctx: Any) -> None:
     node. A second Ctrl-C stops waiting (its SSH sessions are then closed under it)."""
     ctx.stop.set()
     if ctx.running:
-        _say(f"\ninterrupted: letting {ctx.running} running step(s) finish, no new step starts "
+        say(f"\ninterrupted: letting {ctx.running} running step(s) finish, no new step starts "
              "(Ctrl-C again to stop waiting)")
     try:
         ctx.wait_idle()
     except KeyboardInterrupt:
         ctx.abandoned = True
-        _say("stopped waiting: the steps still running are cut off and not recorded as done")
+        say("stopped waiting: the steps still running are cut off and not recorded as done")
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
     """A line for the operator; a terminal that is gone (SIGHUP) must not end the wait."""
     try:
         print(text, file=sys.stderr, flush=True)

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fleet.errors import InputError
+from fleet.model import Plan
 from fleet.plan.holds import HoldOptions
-from fleet.run.executor import reports_dir
+from fleet.run.executor import reports_dir, say
 from fleet.run.journal import Journal, read_events
 from fleet.settings import Settings
 
@@ -56,12 +57,16 @@ class HoldKeeper:
         self.ask = ask or input
         self.tty = sys.stdin.isatty() if tty is None else tty
 
+    def ahead(self, plan: Plan) -> list[dict[str, Any]]:
+        """The plan's hold points this attempt will ask at (not those an earlier one reached)."""
+        return [h for h in plan.holds() if (h["wave_index"], h["batch"]) not in self.passed]
+
     def __call__(self, wi: int, bi: int, wave: str, why: str) -> bool:
         where = {"wave": wave, "wave_index": wi, "batch": bi, "reason": why}
         self.journal.event("hold", **where)
         if (wi, bi) in self.passed:
             self.journal.event("hold_end", answer="resumed", **where)
-            self._say(f"hold after {wave} batch {bi + 1} ({why}): passed (the run was resumed)")
+            say(f"hold after {wave} batch {bi + 1} ({why}): passed (the run was resumed)")
             return False
         if not self.tty:
             self.journal.event("hold_end", answer="no terminal", **where)
@@ -86,10 +91,3 @@ class HoldKeeper:
         go = answer in ("y", "yes")
         self.journal.event("hold_end", answer="continue" if go else "stop", **where)
         return not go
-
-    @staticmethod
-    def _say(text: str) -> None:
-        try:
-            print(text, file=sys.stderr, flush=True)
-        except OSError:
-            pass

@@ -29,13 +29,19 @@ def _interpreter() -> str:
     return sys.executable
 
 
-def resume_argv(args: argparse.Namespace, run_id: str, reports: Path) -> list[str]:
-    """The argument vector of ``--resume RUN_ID`` with the options this run was given."""
+def resume_argv(args: argparse.Namespace, run_id: str, reports: Path,
+                secrets_file: str | None = None) -> list[str]:
+    """The argument vector of ``--resume RUN_ID`` with the options this run was given.
+    ``secrets_file``: the config's; read from the current directory when relative, so such
+    a one is given as ``--secrets`` (absolute) when the run had no ``--secrets``."""
     argv = [_interpreter(), str(RUNNER)]
     argv += [args.subcommand] if getattr(args, "subcommand", None) else []   # e.g. rollback
     argv += ["--resume", run_id]
     for flag, attr in FILE_OPTIONS:
         value = getattr(args, attr, None)
+        if attr == "secrets" and not value and secrets_file \
+                and not Path(secrets_file).expanduser().is_absolute():
+            value = secrets_file
         if value:
             argv += [flag, str(Path(value).expanduser().absolute())]
     argv += ["--reports", str(Path(reports).expanduser().absolute())]
@@ -46,8 +52,9 @@ def resume_argv(args: argparse.Namespace, run_id: str, reports: Path) -> list[st
     return argv
 
 
-def resume_command(args: argparse.Namespace, run_id: str, reports: Path) -> str:
-    return shlex.join(resume_argv(args, run_id, reports))
+def resume_command(args: argparse.Namespace, run_id: str, reports: Path,
+                   secrets_file: str | None = None) -> str:
+    return shlex.join(resume_argv(args, run_id, reports, secrets_file))
 
 
 def env_note() -> str:

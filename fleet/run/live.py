@@ -18,9 +18,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from fleet.model import Plan
+from fleet.model import Plan, step_key
 from fleet.plan.estimate import Estimate
-from fleet.run.journal import step_key
 from fleet.run.progress import Tally
 
 

@@ -7,9 +7,8 @@ import threading
 import time
 from typing import Any, Iterable
 
-from fleet.model import Plan
+from fleet.model import Plan, step_key
 from fleet.plan.estimate import Estimate, clock, estimate
-from fleet.run.journal import step_key
 
 
 class Tally:

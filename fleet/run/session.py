@@ -13,6 +13,7 @@ from typing import Any, Callable
 from fleet import signals
 from fleet.errors import InputError
 from fleet.model import Node, Plan
+from fleet.plan.estimate import Estimate
 from fleet.plan.checks import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
@@ -94,17 +95,20 @@ def _writable(base: Path, resume: str | None) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: Plan,
-        sel: Selection, confirm: Callable[[argparse.Namespace, Plan], None]) -> int:
+        sel: Selection, confirm: Callable[[argparse.Namespace, Plan], None],
+        est: Estimate | None = None) -> int:
+    """``est``: the plan's estimate when the caller has it already (shown at its
+    confirmation); else it is made here."""
     secrets = load_secrets(args.secrets or settings["secrets_file"])
     require(secrets, needed(plan))
     base = reports_dir(settings, args.reports)
     _writable(base, args.resume)
     run_id = args.resume or new_run_id()
-    args.resume_command = resume_command(args, run_id, base)
+    args.resume_command = resume_command(args, run_id, base, settings["secrets_file"])
     lock = ControlLock(nodes, run_id).acquire()
     try:
         confirm(args, plan)
-        return _locked_run(args, settings, nodes, plan, sel, secrets, base, run_id)
+        return _locked_run(args, settings, nodes, plan, sel, secrets, base, run_id, est)
     except KeyboardInterrupt as exc:
         if (base / run_id / JOURNAL).exists():          # something to resume
             exc.resume_command = args.resume_command    # type: ignore[attr-defined]
@@ -114,7 +118,8 @@ def run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: P
 
 
 def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node], plan: Plan,
-                sel: Selection, secrets: Secrets, base: Path, run_id: str) -> int:
+                sel: Selection, secrets: Secrets, base: Path, run_id: str,
+                est: Estimate | None) -> int:
     done: dict[str, dict[str, Any]] = {}
     if args.resume:
         journal = Journal.open(base, args.resume)
@@ -128,7 +133,8 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                              f"(inventory, config or code); start a new run instead")
         done = journal.completed(stored)
         journal.attempt = 1 + sum(1 for e in journal.events() if e.get("event") == "run_start")
-    est = plan_window(plan, nodes, settings, base, done=done)
+    if est is None:
+        est = plan_window(plan, nodes, settings, base, done=done)
     nr = open_nornir(settings, secrets)
     leased = take_leases(nr, nodes, plan, settings, secrets, run_id, args.break_lock)
     abandoned = False
@@ -145,10 +151,11 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
                       argv=[secrets.mask(a) for a in sys.argv[1:]], holds=args.holds.to_json(),
                       resume_command=args.resume_command,
                       installation=installation_key(nodes), estimate_s=round(est.total, 1))
-        print(banner(run_id, journal.folder, args.resume_command, journal.attempt, plan.holds()),
-              flush=True)
-        reports = ReportWriter(journal)
         progress = make_progress(plan, done, est)
+        holds = HoldKeeper(journal, progress)
+        print(banner(run_id, journal.folder, args.resume_command, journal.attempt,
+                     holds.ahead(plan)), flush=True)
+        reports = ReportWriter(journal)
         logs = HostLogs(journal.folder, run_id, journal.attempt, secrets)
 
         def on_event(kind: str, info: dict[str, Any]) -> None:
@@ -157,7 +164,7 @@ def _locked_run(args: argparse.Namespace, settings: Settings, nodes: list[Node],
         try:
             with progress:
                 out = execute_plan(plan, nr, settings, secrets, journal, done,
-                                   reports.follow(on_event), HoldKeeper(journal, progress))
+                                   reports.follow(on_event), holds)
         except KeyboardInterrupt as exc:
             abandoned = bool(getattr(exc, "abandoned", False))
             journal.event("run_end", status="interrupted", signal=signals.name(exc))

@@ -57,6 +57,7 @@ def test_pause_after_without_a_terminal_ends_cleanly_and_resume_goes_on(tmp_path
 
         again = _pasted(_continue_command(res.stdout), tmp_path)
         assert again.returncode == 0, explain(again, lab)
+        assert "hold points (the run asks there)" not in again.stdout   # passed, not asked
         evts = events(reports, run_id)
         assert _holds(evts, attempt=2) == [("cs_zk", "resumed")]      # not asked again
         first_ok = {e["key"] for e in evts if e["event"] == "step_end" and e["attempt"] == 1

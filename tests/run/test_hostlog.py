@@ -91,6 +91,21 @@ def test_without_a_terminal_the_hold_stops_and_a_resumed_attempt_passes_it(tmp_p
     assert answers == [(1, "no terminal"), (2, "resumed")]
 
 
+def test_a_resumed_attempt_announces_only_the_holds_it_will_ask_at(tmp_path: Path):
+    holds = [{"wave": "cs_zk", "wave_index": 3, "batch": 1, "reason": "a"},
+             {"wave": "edge", "wave_index": 6, "batch": 2, "reason": "b"}]
+
+    class _Plan:
+        def holds(self) -> list[dict]:
+            return holds
+    keeper, journal = _keeper(tmp_path, AssertionError("asked"), tty=False)
+    assert keeper.ahead(_Plan()) == holds                 # type: ignore[arg-type]
+    keeper(3, 1, "cs_zk", "a")
+    journal.close()
+    keeper, _ = _keeper(tmp_path, AssertionError("asked"), attempt=2)
+    assert keeper.ahead(_Plan()) == holds[1:]             # type: ignore[arg-type]
+
+
 def test_the_resume_command_holds_paths_never_secrets(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = argparse.Namespace(config="my config.yaml", inventory="inv", secrets="s.yaml",
@@ -100,6 +115,21 @@ def test_the_resume_command_holds_paths_never_secrets(tmp_path: Path, monkeypatc
                         "--inventory", str(tmp_path / "inv"), "--secrets", str(tmp_path / "s.yaml"),
                         "--reports", str(tmp_path / "reports"), "--yes"]
     assert shlex.split(resume_command(args, "R-1", Path("reports"))) == argv
+
+
+def test_a_relative_secrets_file_of_the_config_travels_in_the_resume_command(tmp_path: Path,
+                                                                             monkeypatch):
+    """The config's secrets_file is read from the current directory: pasted elsewhere, the
+    resume command must name it absolutely (an absolute one is found anyway)."""
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(config="config.yaml", inventory=None, secrets=None, yes=False,
+                              reports=None)
+    argv = resume_argv(args, "R-1", Path("reports"), "private/secrets.yaml")
+    assert argv[argv.index("--secrets") + 1] == str(tmp_path / "private" / "secrets.yaml")
+    assert "--secrets" not in resume_argv(args, "R-1", Path("reports"), "/etc/fleet/s.yaml")
+    args.secrets = "given.yaml"                           # --secrets wins over the config
+    argv = resume_argv(args, "R-1", Path("reports"), "private/secrets.yaml")
+    assert argv[argv.index("--secrets") + 1] == str(tmp_path / "given.yaml")
 
 
 def test_secrets_from_the_environment_are_named_never_shown(monkeypatch, tmp_path: Path):
