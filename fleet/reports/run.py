@@ -113,10 +113,8 @@ def _headline(data: RunData) -> tuple[str, str]:
 
 def _estimated(data: RunData) -> str:
     """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
-    for e in data.events:
-        if e.get("event") == "run_start" and e.get("estimate_s") is not None:
-            return duration(float(e["estimate_s"]))
-    return ""
+    est = next((a["estimate"] for a in data.attempts if "estimate" in a), None)
+    return duration(est) if est is not None else ""
 
 
 def _is_region(data: RunData) -> bool:
