@@ -45,6 +45,8 @@ SERVICES: dict[str, str] = {
     "b": "baas-usergrid",
     "p": "baas-portal",
 }
+# ... and back: the component a service (package) name belongs to.
+COMPONENT_OF: dict[str, str] = {service: code for code, service in SERVICES.items()}
 
 # The Edge Java components: one `update.sh -c edge` updates all of them on a node.
 EDGE_JAVA = frozenset({"ms", "r", "mp", "qs", "pg"})

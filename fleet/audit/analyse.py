@@ -11,11 +11,10 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from fleet.components import COMPONENTS, SERVICES
+from fleet.components import COMPONENT_OF, COMPONENTS, SERVICES
 from fleet.facts import apigee_status, apigee_version, releases
 from fleet.model import Node
 
-COMPONENT_OF = {service: code for code, service in SERVICES.items()}
 UNREACHABLE, NOT_AT_TARGET, MISSING, NOT_RUNNING, MIXED, UNDECIDED = (
     "unreachable", "not at target", "missing", "not running", "mixed versions",
     "cannot be decided")

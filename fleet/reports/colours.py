@@ -13,6 +13,10 @@ WAVES = {
     "ui": "#e377c2", "postgres": "#8c564b", "edge_pg": "#bcbd22", "baas_e": "#aec7e8",
     "baas_b": "#ffbb78", "baas_p": "#98df8a", "rollback_retire": "#c5b0d5",
     "validate": "#dbdb8d",
+    # rollback waves (fleet/rollback/planner.py; never in the same run as the update waves):
+    # a component's rollback in the colour of its update
+    "rb_restore": "#ff7f0e", "rb_postgres": "#8c564b", "rb_edge": "#17becf", "rb_ui": "#e377c2",
+    "rb_ldap": "#9467bd", "rb_qpid": "#2ca02c", "rb_check": "#dbdb8d",
     # Apigee X region waves (never in the same run as the update waves)
     "ranges": "#1f77b4", "keys": "#ff7f0e", "instances": "#2ca02c", "routing": "#9467bd",
     "drain": "#17becf", "detach": "#e377c2", "delete": "#8c564b",

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from fleet.components import SERVICES
+from fleet.components import COMPONENT_OF
 from fleet.facts import apigee_version
 from fleet.run.journal import HOSTS, PLAN, read_events, step_key
 
@@ -25,7 +25,6 @@ STEP_COLUMNS = ["run_id", "attempt", "attempt_outcome", "wave_index", "wave", "b
                 "batch_label", "host", "dc", "machine", "key", "index", "action", "kind",
                 "command", "start", "end", "duration_s", "status", "latest", "exit_status",
                 "error", "output"]
-COMPONENT_OF = {service: code for code, service in SERVICES.items()}
 
 
 @dataclass

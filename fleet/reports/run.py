@@ -15,8 +15,8 @@ import pandas as pd
 from fleet.reports import html
 from fleet.reports.axis import duration
 from fleet.reports.files import write_atomic
-from fleet.reports.frames import (FAILED, INTERRUPTED, NOT_RUN, OK, RUNNING, SKIPPED, RunData,
-                                  for_csv, host_rows, load_run, plan_steps, wave_rows)
+from fleet.reports.frames import (FAILED, HELD, INTERRUPTED, NOT_RUN, OK, RUNNING, SKIPPED,
+                                  RunData, for_csv, host_rows, load_run, plan_steps, wave_rows)
 from fleet.reports.timeline import render_png
 from fleet.reports.views import (clock, clock_format, hosts_view, status_class, steps_view,
                                  waves_view)
@@ -99,9 +99,8 @@ def _headline(data: RunData) -> tuple[str, str]:
     # Region runs continue by running the same command again: every step checks first.
     again = ("run the same `python runner.py region ...` command again"
              if _is_region(data) else resume_hint(data.events) or f"python runner.py --resume {data.run_id}")
-    held = held_at(data.events)
-    if held:
-        return "warn", f"HELD after {held}{tries}{took}: {counts}. To go on: {again}"
+    if outcome == HELD:                  # this attempt held (not an earlier one, resumed since)
+        return "warn", f"HELD after {held_at(data.events)}{tries}{took}: {counts}. To go on: {again}"
     if outcome == OK and not n[NOT_RUN]:
         return "ok", f"Completed{tries}{took}: {counts}."
     if outcome == OK:
@@ -113,10 +112,8 @@ def _headline(data: RunData) -> tuple[str, str]:
 
 def _estimated(data: RunData) -> str:
     """The first attempt's estimate of the window (run_start ``estimate_s``), if recorded."""
-    for e in data.events:
-        if e.get("event") == "run_start" and e.get("estimate_s") is not None:
-            return duration(float(e["estimate_s"]))
-    return ""
+    est = next((a["estimate"] for a in data.attempts if "estimate" in a), None)
+    return duration(est) if est is not None else ""
 
 
 def _is_region(data: RunData) -> bool:

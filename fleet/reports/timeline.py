@@ -19,7 +19,7 @@ from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from fleet.reports.axis import Segment, build, duration  # noqa: E402
+from fleet.reports.axis import Axis, Segment, build, duration  # noqa: E402
 from fleet.reports.colours import wave_colour  # noqa: E402
 from fleet.reports.frames import FAILED, INTERRUPTED  # noqa: E402
 
@@ -110,7 +110,7 @@ def _filled_ends(ran: pd.DataFrame, attempt_ends: dict[int, float]) -> pd.Series
     return ran["end"].fillna(fill).astype(float)
 
 
-def _pauses(ax: Any, axis: Any) -> None:
+def _pauses(ax: Any, axis: Axis) -> None:
     """A marker where each later attempt begins: a hatched band for a squeezed pause,
     labelled with its real length, a dashed line otherwise."""
     top = ax.get_xaxis_transform()             # x in data, y in axes fraction

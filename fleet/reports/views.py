@@ -42,9 +42,8 @@ def _times(df: pd.DataFrame, columns: Iterable[str], fmt: str) -> pd.DataFrame:
 
 def counts(row: Any, prefix: str = "steps_") -> str:
     """'40 ok · 1 failed · 3 not run' from a row's steps_* columns."""
-    parts = [f"{int(row[prefix + k.replace(' ', '_')])} {k}" for k in COUNTS
-             if int(row[prefix + k.replace(' ', '_')] or 0)]
-    return " · ".join(parts) or "none"
+    n = {k: int(row[prefix + k.replace(" ", "_")]) for k in COUNTS}
+    return " · ".join(f"{v} {k}" for k, v in n.items() if v) or "none"
 
 
 def _with_counts(df: pd.DataFrame, times: list[str], view: list[str], fmt: str) -> pd.DataFrame:

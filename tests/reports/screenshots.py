@@ -53,6 +53,9 @@ def main(argv: list[str]) -> int:
                 not all(c["swatch"] for c in seen["colours"].values()):
             bad.append((name, seen))
     shutil.copy(pages["resumed"].parent / "timeline.png", out / "timeline.png")
+    # the tables below the fold of the pictures above: Waves and Hosts of the resumed run
+    render(pages["resumed"], out / "report-tables.png", size=(1400, 1300),
+           probe="document.getElementById('waves').scrollIntoView(), 0")
     if catcher.page:
         live = work / "live.html"
         live.write_text(catcher.page, encoding="utf-8")

@@ -201,3 +201,16 @@ def test_an_attempt_stopped_at_a_hold_point_is_held_not_interrupted(tmp_path):
     assert [a["outcome"] for a in load_run(w.folder).attempts] == ["held"]
     assert "attempt 1: held" in (w.folder / "report.html").read_text()
     assert set(steps_csv(w)["attempt_outcome"]) == {"held"}
+
+
+def test_a_resume_of_a_held_run_that_is_killed_is_interrupted_not_held(tmp_path):
+    w = into_cs_zk(tmp_path)
+    w.end("held")
+    w.clock.tick(60)
+    w.start(attempt=2)                    # the operator resumes; the runner is then killed
+    w.step(1, 0, "m1", 0, end=False)
+    write_run_reports(w.folder)
+    banner = (w.folder / "report.html").read_text()
+    banner = banner[banner.index("id='outcome'"):].split("</div>")[0]
+    assert "INTERRUPTED" in banner and "HELD" not in banner
+    assert "HELD" in (w.folder / "attempt-1.html").read_text()

@@ -80,3 +80,14 @@ def test_a_wave_has_the_same_colour_whichever_waves_ran(tmp_path):
     assert len(set(WAVES[w] for w in ("preflight", "prepare", "cs_zk", "qpid", "ldap", "edge",
                                       "ui", "postgres", "edge_pg", "validate"))) == 10
     assert wave_colour("a_new_wave") == wave_colour("a_new_wave")
+
+
+def test_every_wave_of_a_kind_of_run_has_a_colour_of_its_own():
+    """A rollback run's waves are drawn in one chart too: none may share a colour (rb_ui
+    once fell back to preflight's grey)."""
+    from fleet.plan import WAVE_NAMES
+    from fleet.rollback.planner import WAVE_HELP as ROLLBACK_WAVES
+    region = ("ranges", "keys", "instances", "routing", "drain", "detach", "delete")
+    for names in (WAVE_NAMES, tuple(ROLLBACK_WAVES), region):
+        assert all(n in WAVES for n in names), [n for n in names if n not in WAVES]
+        assert len({wave_colour(n) for n in names}) == len(names), names
