@@ -16,8 +16,8 @@ class Tally:
     attempt completed count as done from the start (a resume ends at 100 %, not at "83/218").
     Time left: the current batch's longest remaining host chain (less what its running step
     has already taken) plus every later batch, scaled by the pace of this attempt (actual over
-    estimated seconds of the steps it finished), so an installation faster or slower than the
-    model moves the figure with it. Called under the progress's lock."""
+    estimated seconds of the steps it finished, once they weigh 5 % of the window), so an
+    installation faster or slower than the model moves the figure with it. Called under the progress's lock."""
 
     def __init__(self, plan: Plan, done: Iterable[str] = (), est: Estimate | None = None) -> None:
         keys = {step_key(wi, bi, h, i) for wi, w in enumerate(plan.waves)
@@ -69,8 +69,9 @@ class Tally:
                     - self.est.step.get(info["key"], 0.0)
 
     def pace(self) -> float:
-        """Actual over estimated seconds of the steps finished so far (1 until a few are)."""
-        if self.finished < 5 or self.est_done <= 0:
+        """Actual over estimated seconds of the steps finished so far; 1 until they are five
+        and weigh 5 % of the window, so quick checks at the start do not judge a long run."""
+        if self.finished < 5 or self.est_done <= 0 or self.est_done < 0.05 * self.before_start:
             return 1.0
         return max(self.real_done / self.est_done, 1e-4)
 

@@ -111,3 +111,16 @@ def test_time_left_follows_the_pace_of_the_installation():
     assert abs(fast.pace() - 0.1) < 1e-9 and model.pace() == 1.0
     assert model.seconds_left(0.0) > 0
     assert abs(fast.seconds_left(0.0) - model.seconds_left(0.0) * 0.1) < 1e-6
+
+
+def test_quick_checks_at_the_start_do_not_set_the_pace():
+    """Five fast checks are a sliver of a long window: the model's figure stands."""
+    plan = small_plan()
+    est = estimate(plan)
+    t = Tally(plan, est=est)
+    small = sorted(keys(plan), key=lambda x: est.step[x[4]])[:5]
+    assert sum(est.step[k] for *_, k in small) < 0.05 * t.before_start
+    for _, _, h, _, k in small:
+        t.on_event("step_end", {"host": h, "status": "ok", "key": k, "start": 0.0,
+                                "end": est.step[k] * 0.1}, now=0.0)
+    assert t.finished == 5 and t.pace() == 1.0
