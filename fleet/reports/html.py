@@ -38,7 +38,7 @@ td{overflow-wrap:break-word} code{overflow-wrap:anywhere}
 background:#f1f3f4;border-radius:3px}
 .swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.3em;
 vertical-align:-.05em;border:1px solid rgba(0,0,0,.25)}
-nav.attempts{margin:.4em 0} nav.attempts a,nav.attempts b{margin-right:.8em}
+.nw{white-space:nowrap} nav.attempts{margin:.4em 0} nav.attempts a,nav.attempts b{margin-right:.8em}
 """
 
 # Column names as people read them (the CSV files keep the raw names, for tools).
@@ -107,7 +107,10 @@ def _cell(value: Any, column: str = "") -> str:
         mark = swatch if column in WAVE_LISTS else (lambda _: "")
         return " ".join(f'<span class="item">{mark(v)}{html.escape(v)}</span>'
                         for v in str(value).split())
-    return html.escape(str(value))
+    text = html.escape(str(value))
+    # a short word with a hyphen ("dc-1") would break after it in a narrow column
+    return f'<span class="nw">{text}</span>' if "-" in text and len(text) <= 12 \
+        and " " not in text else text
 
 
 def table(df: pd.DataFrame, columns: list[str] | None = None, empty: str = "none",

@@ -35,14 +35,16 @@ class Browser:
         self._r, from_child_w = os.pipe()
 
         def fds() -> None:                 # the protocol pipe is fd 3 (in) and 4 (out)
-            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)     # out of the way of 3 and 4
-            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(a, 3)
+            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD_CLOEXEC, 10)   # out of the way of 3, 4
+            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD_CLOEXEC, 10)
+            os.dup2(a, 3)                  # inheritable; every other fd of ours is not (PEP 446)
             os.dup2(b, 4)
+        # not pass_fds=(3, 4): that needs fds 3 and 4 open in this process (EBADF otherwise,
+        # e.g. after pandas and matplotlib were imported), and close_fds would shut the dup2s
         self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
                                       "about:blank"], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=fds, pass_fds=(3, 4))
+                                     preexec_fn=fds, close_fds=False)
         os.close(to_child_r)
         os.close(from_child_w)
         self.timeout, self._id, self._buf = timeout, 0, b""

@@ -214,3 +214,14 @@ def test_a_resume_of_a_held_run_that_is_killed_is_interrupted_not_held(tmp_path)
     banner = banner[banner.index("id='outcome'"):].split("</div>")[0]
     assert "INTERRUPTED" in banner and "HELD" not in banner
     assert "HELD" in (w.folder / "attempt-1.html").read_text()
+
+
+def test_tables_have_human_headers_chips_and_short_values_that_do_not_break():
+    from fleet.reports import html
+    df = pd.DataFrame([{"dc": "dc-1", "waves_run": "preflight cs_zk", "steps_ok": 3,
+                        "error": "exit status 1: update.sh -c edge failed"}])
+    out = html.table(df)
+    assert "<th>DC</th>" in out and "<th>Waves run</th>" in out and "<th>OK</th>" in out
+    assert out.count('<span class="item">') == 2                 # one chip per wave
+    assert '<span class="nw">dc-1</span>' in out                 # not "dc-" over "1"
+    assert '<td>exit status 1: update.sh -c edge failed</td>' in out   # long text wraps
