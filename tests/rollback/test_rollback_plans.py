@@ -68,6 +68,14 @@ def test_every_changing_step_says_what_it_rests_on(case):
             assert s.basis in ("S", "S-old", "I", "P"), (s.host, s.action)
 
 
+def test_management_api_calls_are_inferred(case):
+    """rollback.md 3.8 is [S] only that registrations are needed, [I] how; its only [S] UUID
+    command is 8084/v1/servers/self, not the Management Server listing the runner reads."""
+    for _, _, s in plan_of(case).iter_steps():
+        if s.kind == HTTP:
+            assert s.basis == "I", (s.host, s.action, s.basis)
+
+
 def test_shared_code_goes_together(case):
     """rollback.md 1.5: an uninstall of Edge Java code stops every such component there."""
     nodes = _nodes(case)
