@@ -125,7 +125,8 @@ def _confirm(args: argparse.Namespace, plan: Plan) -> None:
 
 
 def _require_accept(args: argparse.Namespace, plan: Plan) -> None:
-    from fleet.rollback.planner import INFERRED_NOTE, inferred_steps
+    from fleet.plan.render import INFERRED_NOTE
+    from fleet.rollback.planner import inferred_steps
     steps = inferred_steps(plan)
     if steps and not args.accept_inferred:
         actions = sorted({s.action for s in steps})
