@@ -40,15 +40,39 @@ touched) or another run holds the installation (--break-lock only after a crashe
 
 
 class Parser(argparse.ArgumentParser):
+    """Bad arguments are bad input: exit 2 through InputError, naming the subcommand's help."""
+    def __init__(self, *args: Any, command: str = "", **kwargs: Any) -> None:
+        self.command = command
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
+        if self.command:
+            raise InputError(f"{self.command}: {message} (see {self.command} --help)")
         raise InputError(f"{message} (see --help)")
 
 
-def _names(values: list[str] | None) -> tuple[str, ...]:
-    out: list[str] = []
-    for v in values or []:
-        out.extend(x.strip() for x in v.split(",") if x.strip())
-    return tuple(out)
+def names(values: list[str] | None) -> tuple[str, ...]:
+    """Repeatable, comma-separated option values as one tuple."""
+    return tuple(x.strip() for v in values or [] for x in v.split(",") if x.strip())
+
+
+def add_file_options(group: Any) -> None:
+    """--config/--inventory/--secrets/--reports: the same files for the update and rollback."""
+    group.add_argument("--config", default="config.yaml", metavar="FILE",
+                       help="settings (default: config.yaml)")
+    group.add_argument("--inventory", metavar="DIR",
+                       help="Nornir SimpleInventory folder (hosts.yaml, groups.yaml, defaults.yaml)")
+    group.add_argument("--secrets", metavar="FILE", help="mode-600 YAML file of secrets")
+    group.add_argument("--reports", metavar="DIR", help="where run folders go (default: reports/)")
+
+
+def write_plan(path: str, plan: Any) -> None:
+    """--plan-out: the plan as JSON (it names secrets, never holds their values)."""
+    try:
+        Path(path).write_text(plan.dumps() + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--plan-out {path}: cannot write: {exc.strerror or exc}") from None
+    print(f"plan written to {path}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -90,19 +114,13 @@ def parser() -> argparse.ArgumentParser:
     how.add_argument("--break-lock", action="store_true",
                      help="after a crashed run: take over the leases it left on the nodes "
                           "(check first that nothing of it still runs there)")
-    files = p.add_argument_group("files")
-    files.add_argument("--config", default="config.yaml", metavar="FILE",
-                       help="settings (default: config.yaml)")
-    files.add_argument("--inventory", metavar="DIR",
-                       help="Nornir SimpleInventory folder (hosts.yaml, groups.yaml, defaults.yaml)")
-    files.add_argument("--secrets", metavar="FILE", help="mode-600 YAML file of secrets")
-    files.add_argument("--reports", metavar="DIR", help="where run folders go (default: reports/)")
+    add_file_options(p.add_argument_group("files"))
     return p
 
 
 def _selection(args: argparse.Namespace) -> Selection:
-    return Selection(waves=_names(args.wave), from_wave=args.from_wave,
-                     dcs=_names(args.dc), hosts=_names(args.hosts))
+    return Selection(waves=names(args.wave), from_wave=args.from_wave,
+                     dcs=names(args.dc), hosts=names(args.hosts))
 
 
 def _confirm(args: argparse.Namespace, plan: Any, est: Any = None) -> None:
@@ -156,14 +174,10 @@ def update_main(argv: list[str]) -> int:
         refuse_retiring_a_promoted_spare(nodes, reports_dir(settings, args.reports))
     from fleet.run.holds import hold_options
     args.holds = hold_options(args, settings, HoldOptions(
-        _names(args.pause_after), args.pause_each_wave, args.canary))
+        names(args.pause_after), args.pause_each_wave, args.canary))
     plan = apply_holds(plan, args.holds)
     if args.plan_out:
-        try:
-            Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--plan-out {args.plan_out}: cannot write: {exc.strerror or exc}") from None
-        print(f"plan written to {args.plan_out}")
+        write_plan(args.plan_out, plan)
     from fleet.run.executor import reports_dir
     from fleet.run.history import plan_window
     est = plan_window(plan, nodes, settings, reports_dir(settings, args.reports), args.resume)

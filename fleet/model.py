@@ -81,8 +81,8 @@ class Step:
     prompts: tuple[Prompt, ...] = ()
     request: Request | None = None
     on_failure: tuple["Step", ...] = ()  # run on the same host when this step fails
-    # What the step rests on (rollback plans): "S", "S-old" or "I" as tagged in rollback.md;
-    # an "I" step is inferred and needs --accept-inferred. None: the update's own steps.
+    # What the step rests on (rollback plans): "S", "S-old" or "I" as tagged in rollback.md,
+    # "P" procedure.md; an "I" step is inferred and needs --accept-inferred. None: the update's.
     basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from fleet.model import Plan
 from fleet.plan.estimate import Estimate, clock
 
 
-INFERRED = "[I] inferred — verify with vendor support"
+INFERRED_NOTE = "inferred — verify with vendor support"   # a step whose basis is "I"
+INFERRED = f"[I] {INFERRED_NOTE}"
 
 
 def estimate_line(est: Estimate) -> str:

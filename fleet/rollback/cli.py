@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fleet.cli import Parser, add_file_options, names, write_plan
 from fleet.errors import InputError
 from fleet.model import Plan
 
@@ -46,13 +47,8 @@ WAVE_CODES = {"qpid": "qpid", "ldap": "ldap", "edge": "edge", "edge_pg": "edge",
               "postgres": "ps"}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise InputError(f"rollback: {message} (see rollback --help)")
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="runner.py rollback", allow_abbrev=False,
+    p = Parser(prog="runner.py rollback", command="rollback", allow_abbrev=False,
                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                 description="Roll an installation updated to 4.18.01 (wholly or in part) back "
                             "to 4.16.09, per ../shared/docs/rollback.md.")
@@ -81,15 +77,8 @@ def parser() -> argparse.ArgumentParser:
                    help="run the steps rollback.md marks inferred [I] (read them first)")
     p.add_argument("--break-lock", action="store_true",
                    help="after a crashed run: take over the leases it left on the nodes")
-    p.add_argument("--config", default="config.yaml", metavar="FILE")
-    p.add_argument("--inventory", metavar="DIR")
-    p.add_argument("--secrets", metavar="FILE", help="mode-600 YAML file of secrets")
-    p.add_argument("--reports", metavar="DIR", help="run folders (default: reports/)")
+    add_file_options(p)
     return p
-
-
-def _names(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(x.strip() for v in values or [] for x in v.split(",") if x.strip())
 
 
 def _load_live(path: str) -> dict[str, str]:
@@ -136,7 +125,8 @@ def _confirm(args: argparse.Namespace, plan: Plan) -> None:
 
 
 def _require_accept(args: argparse.Namespace, plan: Plan) -> None:
-    from fleet.rollback.planner import INFERRED_NOTE, inferred_steps
+    from fleet.plan.render import INFERRED_NOTE
+    from fleet.rollback.planner import inferred_steps
     steps = inferred_steps(plan)
     if steps and not args.accept_inferred:
         actions = sorted({s.action for s in steps})
@@ -189,7 +179,7 @@ def main(argv: list[str]) -> int:
                          f"config's target_version is {settings['target_version']}")
     nodes = load_inventory(settings.inventory_files)
     refuse_topology(nodes)
-    scope = Scope(hosts=_names(args.hosts), components=_names(args.components), after=args.after)
+    scope = Scope(hosts=names(args.hosts), components=names(args.components), after=args.after)
     scope.expanded()
     failed = None
     if args.resume:
@@ -220,11 +210,7 @@ def main(argv: list[str]) -> int:
                 print(f"  run {failed.run_id} never ended (killed?): its leases may still hold "
                       "the nodes; check that nothing of it runs, then add --break-lock")
     if args.plan_out:
-        try:
-            Path(args.plan_out).write_text(plan.dumps() + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--plan-out {args.plan_out}: cannot write: {exc.strerror or exc}") from None
-        print(f"plan written to {args.plan_out}")
+        write_plan(args.plan_out, plan)
     if args.runbook:
         from fleet.rollback.runbook import render_rollback_runbook, write
         write(args.runbook, render_rollback_runbook(plan, nodes, scope, failed))

@@ -37,7 +37,6 @@ WAVE_HELP = {
     "rb_restore": "notice: Cassandra/ZooKeeper stay at 4.18.01; restore from backup by hand",
     "rb_check": "read-only: apigee-all status on every changed host",
 }
-INFERRED_NOTE = "inferred — verify with vendor support"
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,12 @@ def _api(ctx: Context, host: Node, action: str, method: str, path: str,
                     request=Request(method, url, select=select or {}, store=store))
 
 
-def _uuid(ctx: Context, holder: Node, of: Node, var: str, basis: str = S) -> Step:
-    """The Postgres Server UUID of ``of`` (listing of the analytics pod), stored on ``holder``."""
-    step = _api(ctx, holder, f"uuid_{var}", "GET",
+def _uuid(ctx: Context, holder: Node, of: Node, var: str) -> Step:
+    """The Postgres Server UUID of ``of`` (listing of the analytics pod), stored on ``holder``;
+    [I]: rollback.md 3.8's [S] UUID command is the node's own 8084/v1/servers/self."""
+    return _api(ctx, holder, f"uuid_{var}", "GET",
                 f"/v1/servers?pod=analytics&region={of.dc}", store=var,
                 select={"internalIP": of.registered_address, "type": "postgres-server"})
-    return replace(step, basis=basis)
 
 
 def _config(ctx: Context, n: Node, pair: Pair) -> Step:
@@ -131,7 +131,7 @@ def postgres_wave(ctx: Context, pair: Pair, standby_full: frozenset[str] | None,
                              [replace(ctx.postgres_check(os_, "standby"), basis=S)]],
                             "check replication"))
     batches.append(batch_of([[
-        _uuid(ctx, ns, os_, "os_pg_uuid_new", INFERRED),
+        _uuid(ctx, ns, os_, "os_pg_uuid_new"),
         _api(ctx, ns, "cg_remove_master", "DELETE", f"{cg}?uuid={ns_only}"),
         _api(ctx, ns, "ax_remove_master", "DELETE",
              f"{ax}/servers?uuid={ns_only}&type=postgres-server"),

@@ -9,7 +9,8 @@ from typing import Any
 
 from fleet.model import Node, Plan
 from fleet.plan.runbook import _step_line, _table
-from fleet.rollback.planner import INFERRED_NOTE, WAVE_HELP, Scope, inferred_steps
+from fleet.plan.render import INFERRED_NOTE
+from fleet.rollback.planner import WAVE_HELP, Scope, inferred_steps
 from fleet.rollback.state import FailedRun
 
 BASIS = {"S": "vendor text for 4.18.01", "S-old": "vendor text of another release",

@@ -34,14 +34,19 @@ def _latest(reports, before: list[str]) -> str:
     return new
 
 
+def _fail_update(lab, reports, host: str, code: str, wave: str) -> None:
+    """An update run that fails for good at `update.sh -c CODE` on HOST, in WAVE."""
+    lab.fault(host, "fail-always", match=f"update.sh -c {code}")
+    res = runner(lab, "--all", "--yes", reports=reports, timeout=900)
+    assert res.returncode == 1 and f"failed: {wave}" in res.stdout, explain(res)
+
+
 @pytest.mark.parametrize("topology", PARAMS)
 def test_edge_failure_rolled_back_by_component_then_updated_again(tmp_path, topology):
     reports = tmp_path / "reports"
     edge_host, _, done_host = TOPOLOGIES[topology]
     with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.0) as lab:
-        lab.fault(edge_host, "fail-always", match="update.sh -c edge")
-        res = runner(lab, "--all", "--yes", reports=reports)
-        assert res.returncode == 1 and "failed: edge" in res.stdout, explain(res)
+        _fail_update(lab, reports, edge_host, "edge", "edge")
         lab.clear_faults()
         before = run_ids(reports)
         # refused without --accept-inferred, nothing done
@@ -89,9 +94,7 @@ def test_postgres_failure_after_db_upgrade_rolled_back_whole(tmp_path, topology)
     reports = tmp_path / "reports"
     _, standby, _ = TOPOLOGIES[topology]
     with Lab.start(topology=topology, directory=tmp_path / "lab", speed=0.0) as lab:
-        lab.fault(standby, "fail-always", match="update.sh -c ps")
-        res = runner(lab, "--all", "--yes", reports=reports, timeout=900)
-        assert res.returncode == 1 and "failed: postgres" in res.stdout, explain(res)
+        _fail_update(lab, reports, standby, "ps", "postgres")
         (update_run,) = run_ids(reports)
         assert any(e.get("action") == "db_upgrade" and e.get("status") == "ok"
                    for e in events(reports, update_run) if e["event"] == "step_end")

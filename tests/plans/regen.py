@@ -6,7 +6,9 @@ Golden files only prove something if a person reviews the diff against procedure
 section 8 before committing it:
 `python -m tests.plans.regen && git diff tests/plans/cases tests/plans/golden`.
 """
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -15,17 +17,29 @@ from tests.plans.summary import commands, plan_of, summarize
 CASES = Path(__file__).parent / "cases"
 GOLDEN = Path(__file__).parent / "golden"
 
-if __name__ == "__main__":
-    for path in sorted(CASES.glob("*.yaml")):
+
+def rewrite_cases(cases: Path, plan_of: Callable[[dict], Any], summarize: Callable[[Any], Any],
+                  width: int, also: Callable[[Path, Any], None] | None = None) -> None:
+    """Rewrite the `expect` of every case in `cases` (error cases kept as they are)."""
+    for path in sorted(cases.glob("*.yaml")):
         case = yaml.safe_load(path.read_text())
         if "error" in case:
             continue
         plan = plan_of(case)
         case["expect"] = summarize(plan)
-        path.write_text(yaml.safe_dump(case, sort_keys=False, width=120))
-        GOLDEN.mkdir(exist_ok=True)
-        (GOLDEN / f"{path.stem}.txt").write_text(commands(plan))
+        path.write_text(yaml.safe_dump(case, sort_keys=False, width=width))
+        if also:
+            also(path, plan)
         print("rewrote", path.name)
+
+
+def _golden(path: Path, plan: Any) -> None:
+    GOLDEN.mkdir(exist_ok=True)
+    (GOLDEN / f"{path.stem}.txt").write_text(commands(plan))
+
+
+if __name__ == "__main__":
+    rewrite_cases(CASES, plan_of, summarize, 120, _golden)
     from tests.plans.test_holds import HOLDS, describe, held_plan, load_cases
     cases = load_cases()
     for case in cases:

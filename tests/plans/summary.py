@@ -34,6 +34,14 @@ def plan_of(case: dict[str, Any]) -> Plan:
     return build_plan(nodes_of(case), settings, zero_downtime=case.get("mode") == "zero-downtime")
 
 
+def chains(plan: Plan):
+    """(host, its chain of steps) for every host of every batch, gates included."""
+    for w in plan.waves:
+        for b in w.batches:
+            for h in b.hosts():
+                yield h, b.chain(h)
+
+
 def step_word(step) -> str:
     m = CODES.search(step.command)
     return f"update({m.group(1)})" if step.action == "update" and m else step.action

@@ -11,7 +11,7 @@ import yaml
 from fleet.components import EDGE_JAVA
 from fleet.errors import InputError
 from fleet.model import Plan
-from tests.plans.summary import CODES, commands, nodes_of, plan_of, summarize
+from tests.plans.summary import CODES, chains, commands, nodes_of, plan_of, summarize
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "cases").glob("*.yaml"))
@@ -140,17 +140,14 @@ def test_zero_downtime_datastore_batches_keep_quorum(case):
 def test_zero_downtime_routers_leave_and_rejoin(case):
     if case.get("mode") != "zero-downtime":
         return
-    plan = plan_of(case)
-    for w in plan.waves:
-        for b in w.batches:
-            for h in b.hosts():
-                actions = [s.action for s in b.chain(h)]
-                if "router_block" in actions:
-                    assert actions.index("router_block") < actions.index("update") \
-                        < actions.index("router_ready") < actions.index("router_unblock")
-                if "mp_unreachable" in actions:
-                    assert actions.index("mp_unreachable") < actions.index("update") \
-                        < actions.index("mp_ready") < actions.index("mp_reachable")
+    for _, chain in chains(plan_of(case)):
+        actions = [s.action for s in chain]
+        if "router_block" in actions:
+            assert actions.index("router_block") < actions.index("update") \
+                < actions.index("router_ready") < actions.index("router_unblock")
+        if "mp_unreachable" in actions:
+            assert actions.index("mp_unreachable") < actions.index("update") \
+                < actions.index("mp_ready") < actions.index("mp_reachable")
 
 
 def test_plan_json_round_trip_and_no_secret(case):

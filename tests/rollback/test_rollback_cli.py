@@ -200,3 +200,22 @@ def test_update_refuses_to_retire_a_spare_a_rollback_promoted(tmp_path, listener
     res = run(update + ["--wave", "edge", "--yes", "--dry-run"], tmp_path, ENV)
     assert res.returncode == 0, res.stderr             # waves without rollback_retire go on
     assert listener.hits == before
+
+
+def test_confirmation_on_a_terminal_names_the_rollback_and_its_inferred_steps(monkeypatch, capsys):
+    """Without --yes on a terminal the operator is asked; anything but 'yes' changes nothing."""
+    import argparse
+    import sys
+
+    from fleet.rollback.cli import _confirm
+    from fleet.rollback.planner import inferred_steps
+    from tests.rollback.summary import plan_of
+    case = yaml.safe_load((Path(__file__).parent / "cases" / "5-node-postgres-whole.yaml").read_text())
+    plan = plan_of(case)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    with pytest.raises(InputError, match="not confirmed"):
+        _confirm(argparse.Namespace(yes=False), plan)
+    out = capsys.readouterr().out
+    assert f"About to ROLL BACK to 4.16.09: waves {', '.join(plan.wave_names())}" in out
+    assert f"{len(inferred_steps(plan))} step(s) are inferred" in out

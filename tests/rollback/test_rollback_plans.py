@@ -12,7 +12,7 @@ from fleet.components import EDGE_JAVA, PROFILES, SERVICES
 from fleet.errors import InputError
 from fleet.model import HTTP, Plan
 from fleet.plan.render import render_table
-from tests.plans.summary import nodes_of
+from tests.plans.summary import chains, nodes_of
 from tests.rollback.summary import hosts_of, plan_of, summarize
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -68,44 +68,45 @@ def test_every_changing_step_says_what_it_rests_on(case):
             assert s.basis in ("S", "S-old", "I", "P"), (s.host, s.action)
 
 
+def test_management_api_calls_are_inferred(case):
+    """rollback.md 3.8 is [S] only that registrations are needed, [I] how; its only [S] UUID
+    command is 8084/v1/servers/self, not the Management Server listing the runner reads."""
+    for _, _, s in plan_of(case).iter_steps():
+        if s.kind == HTTP:
+            assert s.basis == "I", (s.host, s.action, s.basis)
+
+
 def test_shared_code_goes_together(case):
     """rollback.md 1.5: an uninstall of Edge Java code stops every such component there."""
     nodes = _nodes(case)
-    plan = plan_of(case)
-    for w in plan.waves:
-        for b in w.batches:
-            for h in b.hosts():
-                actions = [s.action for s in b.chain(h)]
-                if "uninstall_edge_gateway" in actions:
-                    stops = {a[5:] for a in actions[:actions.index("uninstall_edge_gateway")]
-                             if a.startswith("stop_")}
-                    assert nodes[h].components & EDGE_JAVA <= stops, (h, actions)
-                for c in nodes[h].components & EDGE_JAVA:
-                    assert f"uninstall_{c}" not in actions
+    for h, chain in chains(plan_of(case)):
+        actions = [s.action for s in chain]
+        if "uninstall_edge_gateway" in actions:
+            stops = {a[5:] for a in actions[:actions.index("uninstall_edge_gateway")]
+                     if a.startswith("stop_")}
+            assert nodes[h].components & EDGE_JAVA <= stops, (h, actions)
+        for c in nodes[h].components & EDGE_JAVA:
+            assert f"uninstall_{c}" not in actions
 
 
 def test_reinstalled_exactly_what_was_uninstalled_and_checked_back(case):
     """Every component uninstalled comes back through a setup.sh profile and is checked at
     4.16.09 (the old master's PostgreSQL pair components excepted: decommissioned)."""
-    plan = plan_of(case)
     nodes = _nodes(case)
-    for w in plan.waves:
-        for b in w.batches:
-            for h in b.hosts():
-                chain = b.chain(h)
-                acts = [s.action for s in chain]
-                gone = {a[10:] for a in acts if a.startswith("uninstall_") and a[10:] in SERVICES}
-                if "uninstall_edge_gateway" in acts:
-                    gone |= nodes[h].components & EDGE_JAVA
-                if nodes[h].postgres == "master":
-                    gone -= {"ps", "pg"}
-                if not gone:
-                    continue
-                profiles = [a[6:] for a in acts if a[6:] in PROFILES and a.startswith("setup_")]
-                assert gone <= set().union(*(PROFILES[p] for p in profiles)), (h, acts)
-                check = [s for s in chain if s.action == "check_back"]
-                assert check and check[-1].fact == "apigee-version-back"
-                assert set(check[-1].fact_args["packages"]) == {SERVICES[c] for c in gone}
+    for h, chain in chains(plan_of(case)):
+        acts = [s.action for s in chain]
+        gone = {a[10:] for a in acts if a.startswith("uninstall_") and a[10:] in SERVICES}
+        if "uninstall_edge_gateway" in acts:
+            gone |= nodes[h].components & EDGE_JAVA
+        if nodes[h].postgres == "master":
+            gone -= {"ps", "pg"}
+        if not gone:
+            continue
+        profiles = [a[6:] for a in acts if a[6:] in PROFILES and a.startswith("setup_")]
+        assert gone <= set().union(*(PROFILES[p] for p in profiles)), (h, acts)
+        check = [s for s in chain if s.action == "check_back"]
+        assert check and check[-1].fact == "apigee-version-back"
+        assert set(check[-1].fact_args["packages"]) == {SERVICES[c] for c in gone}
 
 
 def test_postgres_section_3_order(case):
@@ -126,14 +127,10 @@ def test_postgres_section_3_order(case):
 
 
 def test_firewall_rules_added_are_deleted(case):
-    for w in plan_of(case).waves:
-        for b in w.batches:
-            for h in b.hosts():
-                chain = b.chain(h)
-                added = [s.command.split(" -A INPUT ", 1)[1] for s in chain
-                         if " -A INPUT " in s.command]
-                for rule in added:
-                    assert any(s.command.endswith(f"-D INPUT {rule}") for s in chain)
+    for _, chain in chains(plan_of(case)):
+        added = [s.command.split(" -A INPUT ", 1)[1] for s in chain if " -A INPUT " in s.command]
+        for rule in added:
+            assert any(s.command.endswith(f"-D INPUT {rule}") for s in chain)
 
 
 def test_one_node_per_dc_at_a_time_in_node_waves(case):
