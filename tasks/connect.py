@@ -69,5 +69,5 @@ def connect(task: Task, attempts: int, backoff: float) -> Any:
     try:
         return attempt()
     except Exception as exc:   # every connection error ends in one line with its reason
-        raise ConnectFailed(f"cannot connect to {host.hostname}:{host.port}: "
+        raise ConnectFailed(f"cannot connect to {host.hostname}:{host.port or 22}: "
                             f"{type(exc).__name__}: {reason(exc)}") from None
