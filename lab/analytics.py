@@ -37,7 +37,7 @@ class AnalyticsGroup:
     def datastore(self) -> str | None:
         return self.datastores[0] if self.datastores else None
 
-    def to_json(self, st: LabState) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "properties": {"consumer-type": "ax"}, "scopes": [],
                 "uuids": {k: list(v) for k, v in self.servers.items()},
                 "consumer-groups": [{"name": CONSUMER_GROUP, "consumers": list(self.consumers),
@@ -116,12 +116,12 @@ def route(st: LabState, method: str, parts: list[str], q: dict[str, str]) -> tup
     if g is None or parts[:1] != ["ax"]:
         return 404, {"code": "analytics.group.notfound", "message": "no such analytics group type"}
     if len(parts) == 1:
-        return (200, [g.to_json(st)]) if method == "GET" else (405, {"message": "method not allowed"})
+        return (200, [g.to_json()]) if method == "GET" else (405, {"message": "method not allowed"})
     if parts[1] != g.name:
         return 404, {"code": "analytics.group.notfound", "message": f"Analytics group {parts[1]} not found"}
     rest = parts[2:]
     if not rest:
-        return (200, g.to_json(st)) if method == "GET" else (405, {"message": "method not allowed"})
+        return (200, g.to_json()) if method == "GET" else (405, {"message": "method not allowed"})
     uuids = [u for u in q.get("uuid", "").split(",") if u]
     if method not in ("POST", "DELETE") or not uuids:
         return 400, {"message": "POST or DELETE with ?uuid=UUID[,UUID]"}
@@ -142,13 +142,13 @@ def route(st: LabState, method: str, parts: list[str], q: dict[str, str]) -> tup
             for e in entries:
                 if e not in g.servers[kind]:
                     g.servers[kind].append(e)
-            return 200, g.to_json(st)
+            return 200, g.to_json()
         missing = [e for e in entries if e not in g.servers[kind]]
         if missing:
             return 400, {"message": f"{missing[0]} is not a {kind} of {g.name}"}
         for e in entries:
             g.servers[kind].remove(e)
-        return 200, g.to_json(st)
+        return 200, g.to_json()
     if rest[:2] == ["consumer-groups", CONSUMER_GROUP] and rest[2:] in (["datastores"], ["consumers"]):
         if rest[2] == "datastores":
             entries, lst, kind = [":".join(uuids)], g.datastores, "postgres-server"
@@ -160,11 +160,11 @@ def route(st: LabState, method: str, parts: list[str], q: dict[str, str]) -> tup
                 return 400, {"message": f"{absent[0]} is not a {kind} of {g.name}; add it "
                                         "to the group's servers first"}
             lst.extend(e for e in entries if e not in lst)
-            return 200, g.to_json(st)
+            return 200, g.to_json()
         missing = [e for e in entries if e not in lst]
         if missing:
             return 400, {"message": f"{missing[0]} is not in consumer group {CONSUMER_GROUP}"}
         for e in entries:
             lst.remove(e)
-        return 200, g.to_json(st)
+        return 200, g.to_json()
     return 404, {"message": "not found"}

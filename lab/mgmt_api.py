@@ -80,12 +80,8 @@ class Api:
                 s.reachable = form["reachable"].lower() == "true"
             return 200, server_json(self.lab, s)
         if method == "DELETE":
-            h = st.hosts[s.host]
-            if s.code == "pg" and h.postgres == "master" and st.switch and st.switch["master"] == h.name:
-                st.violate(17, h.name, "the promoted spare (now the PostgreSQL master) deregistered "
-                                       "after the rollback: 'retire the rollback standby' run on it")
-            if s.code == "pg" and h.postgres == "rollback_standby":
-                h.spare_retired = True
+            if s.code == "pg":
+                st.retired(st.hosts[s.host], "deregistered")
             s.registered = False
             return 200, server_json(self.lab, s)
         return 405, {"message": "method not allowed"}

@@ -174,6 +174,16 @@ class LabState:
                 u = str(uuid.uuid4())
                 self.servers[u] = Server(u, host.name, code)
 
+    def retired(self, host: HostState, how: str) -> None:
+        """The update's "retire the rollback standby" (``how``) ran on ``host``: remembered on
+        the spare (rule 17 if a rollback promotes it later); rule 17 on the spare that a
+        rollback made the master."""
+        if self.switch and self.switch["master"] == host.name and host.postgres == "master":
+            self.violate(17, host.name, f"the promoted spare (now the PostgreSQL master) {how} after "
+                                        "the rollback: 'retire the rollback standby' run on it")
+        if host.postgres == "rollback_standby":
+            host.spare_retired = True
+
     def install(self, host: HostState, codes: list[str] | frozenset[str], version: str) -> None:
         for c in codes:
             was = host.uninstalled.pop(c, None)
@@ -240,7 +250,7 @@ class LabState:
                           "buffered": sum(h.buffer for h in self.hosts.values())},
             "probe": {"on": self.probe, "sent": self.probe_sent, "failed": self.probe_failed},
             "violations": [v.to_json() for v in self.violations],
-            "analytics_group": self.group.to_json(self) if self.group is not None else None,
+            "analytics_group": self.group.to_json() if self.group is not None else None,
             "switch": dict(self.switch) if self.switch else None,
             "commands": [{"host": c["host"], "cmd": c["cmd"], "argv": c["argv"]} for c in self.commands],
         }

@@ -8,7 +8,8 @@ from lab.tables import PROFILES, SERVICES
 from lab.commands import Ctx, CommandError, command
 from lab.commands.postgres import POSTGRES_VERBS, pgdata_empty, replication_source
 from lab.commands.rollback import GATEWAY, install_conflict, setup_uninstall, uninstall
-from lab.commands.update import check_pg_data, ordered, read_config, start, stop, update_components
+from lab.commands.update import (check_pg_data, option, ordered, read_config, start, stop,
+                                 update_components)
 from lab.layout import install_apigee_stubs, write_nginx_conf, write_pgdata, write_postgres_files
 from lab.state import SERVICE_COMPONENT, SOURCE, TARGET, HostState, package
 
@@ -23,9 +24,10 @@ def status_line(service: str, up: bool) -> str:
 
 
 def tool_versions(h: HostState) -> dict[str, str]:
-    """The tool packages `apigee-all version` lists besides the components."""
-    return {"apigee-attribution": h.repo_version or SOURCE,
-            "apigee-service": h.repo_version or SOURCE, "apigee-setup": h.setup_version}
+    """The tool packages `apigee-all version` lists besides the components (apigee-setup
+    only while it is installed: a rollback uninstalls it)."""
+    tools = {"apigee-attribution": h.repo_version or SOURCE, "apigee-service": h.repo_version or SOURCE}
+    return tools | ({"apigee-setup": h.setup_version} if h.setup_version else {})
 
 
 async def wait_for_ready(ctx: Ctx, code: str) -> int:
@@ -46,6 +48,8 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
     h, st = ctx.host, ctx.st
     if service == "apigee-setup":
         if verb == "version":
+            if not h.setup_version:
+                raise CommandError("apigee-service: apigee-setup is not installed on this node")
             ctx.out(package("apigee-setup", h.setup_version))
             return 0
         if verb == "update":
@@ -63,9 +67,10 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             if h.repo_version is None:
                 raise CommandError("ERROR: apigee-service is not bootstrapped on this node")
             if h.setup_version and h.setup_version != h.repo_version:
+                why = " (yum does not downgrade)" if h.setup_version > h.repo_version else ""
                 raise CommandError(f"Error: {package('apigee-setup', h.setup_version)} is installed; "
-                                   f"apigee-setup-{h.repo_version} cannot replace it (yum does not "
-                                   "downgrade): 'apigee-service apigee-setup uninstall' first")
+                                   f"apigee-setup-{h.repo_version} cannot replace it{why}: "
+                                   "'apigee-service apigee-setup uninstall' first")
             await ctx.sleep("setup_update")
             h.setup_version = h.repo_version
             install_apigee_stubs(h, ctx.lab.sock)
@@ -90,7 +95,7 @@ async def special(ctx: Ctx, service: str, verb: str, rest: list[str]) -> int:
             ctx.out(package(service, TARGET if done else SOURCE))
             return 0
         if service == "apigee-validate" and verb in ("setup", "clean"):
-            read_config(ctx, rest[rest.index("-f") + 1] if "-f" in rest and len(rest) > rest.index("-f") + 1 else None)
+            read_config(ctx, option(rest, "-f"))
             await ctx.sleep("validate")
             if verb == "clean":
                 ctx.out("Deleting organization VALIDATE ... HTTP 200\nDeleting test users ... HTTP 200")
@@ -131,6 +136,8 @@ async def apigee_service(ctx: Ctx) -> int:
         version = h.repo_version or SOURCE
         install_conflict(h, code, version)
         if not h.has(code):
+            if code == "ps":                     # it starts: 9.4 refuses a 9.6 data directory
+                check_pg_data(h, version)
             await ctx.sleep("setup")
             ctx.st.install(h, [code], version)
             if code == "r":
@@ -197,13 +204,9 @@ async def apigee_all(ctx: Ctx) -> int:
         h.retired = False
         return 0
     if verb == "stop":
-        if ctx.st.switch and ctx.st.switch["master"] == h.name and h.postgres == "master":
-            ctx.st.violate(17, h.name, "the promoted spare (now the PostgreSQL master) stopped with "
-                                       "apigee-all stop after the rollback: 'retire the rollback "
-                                       "standby' run on it")
+        ctx.st.retired(h, "stopped with apigee-all stop")
         await stop(ctx, codes)
         h.retired = h.postgres == "rollback_standby"
-        h.spare_retired = h.spare_retired or h.retired
         return 0
     ctx.err("Usage: apigee-all start|stop|restart|status|version")
     return 1
@@ -213,11 +216,11 @@ async def apigee_all(ctx: Ctx) -> int:
 async def setup_sh(ctx: Ctx) -> int:
     """Installs a profile at the version of the configured repository (used for the rollback standby)."""
     a = ctx.argv
-    profile = a[a.index("-p") + 1] if "-p" in a and len(a) > a.index("-p") + 1 else None
+    profile = option(a, "-p")
     if profile not in PROFILES:
         ctx.err(f"ERROR: unknown or missing profile {profile!r} (setup.sh -p PROFILE -f FILE)")
         return 1
-    conf = read_config(ctx, a[a.index("-f") + 1] if "-f" in a and len(a) > a.index("-f") + 1 else None)
+    conf = read_config(ctx, option(a, "-f"))
     h, st = ctx.host, ctx.st
     version = h.setup_version
     codes = list(PROFILES[profile])

@@ -6,7 +6,7 @@ from typing import Awaitable, Callable
 
 from lab.commands import Ctx, CommandError
 from lab.commands.rollback import ROLLBACK_VERBS
-from lab.commands.update import read_config
+from lab.commands.update import option, read_config
 from lab.layout import write_pgdata
 from lab.state import PG_MAJOR, HostState, LabState
 
@@ -88,7 +88,7 @@ async def db_upgrade(ctx: Ctx, rest: list[str]) -> int:
 
 async def setup_replication(ctx: Ctx, rest: list[str]) -> int:
     h, st = ctx.host, ctx.st
-    conf = read_config(ctx, rest[rest.index("-f") + 1] if "-f" in rest and len(rest) > rest.index("-f") + 1 else None)
+    conf = read_config(ctx, option(rest, "-f"))
     if conf.get("PG_STANDBY") != h.address or h.postgres == "master":
         raise CommandError(f"ERROR: this node ({h.address}) is not PG_STANDBY in the configuration file")
     m = replication_source(st, h, conf, h.components["ps"].version)

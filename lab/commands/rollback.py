@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from lab.commands import Ctx, CommandError
-from lab.commands.update import read_config, regenerate_hba
+from lab.commands.update import option, read_config, regenerate_hba
 from lab.layout import QPID_CMDS, SETUP_CMDS, hba_line
 from lab.state import PG_MAJOR, SERVICE_COMPONENT, TARGET, HostState, LabState, package
 from lab.tables import EDGE_JAVA, SERVICES
@@ -22,10 +22,11 @@ GATEWAY = "edge-gateway"          # the package the five common-code components 
 def install_conflict(h: HostState, code: str, version: str) -> None:
     """What yum says when a package cannot be installed at ``version`` on this node."""
     service = SERVICES[code]
-    if h.has(code) and h.components[code].version != version:
-        raise CommandError(f"Error: {package(service, h.components[code].version)} is installed and "
-                           f"newer than {service}-{version} (yum does not downgrade): "
-                           f"'apigee-service {service} uninstall' first")
+    have = h.components[code].version if h.has(code) else version
+    if have != version:
+        why = " (yum does not downgrade)" if have > version else ""
+        raise CommandError(f"Error: {package(service, have)} is installed, not {service}-{version}"
+                           f"{why}: 'apigee-service {service} uninstall' first")
     if code in EDGE_JAVA:
         other = sorted({h.components[c].version for c in EDGE_JAVA if h.has(c) and c != code} - {version})
         if other:
@@ -107,7 +108,7 @@ async def promote(ctx: Ctx, rest: list[str]) -> int:
     ctx.out(f"Promoting the standby {h.address} to master (old master {old.address}) ...")
     await ctx.sleep("start")
     st.switch = {"master": h.name, "old": old.name, "at": time.time(), "queued": queued(st),
-                 "rows_at_switch": h.rows, "stored_at_switch": st.stored}
+                 "rows_at_switch": h.rows}
     old.postgres, h.postgres = "old_master", "master"
     h.pg_epoch, h.pg_synced = max(h.pg_epoch, old.pg_epoch) + 1, True
     st.rollback_seen = True
@@ -119,7 +120,7 @@ async def promote(ctx: Ctx, rest: list[str]) -> int:
 async def replication_on_master(ctx: Ctx, rest: list[str]) -> int:
     """``setup-replication-on-master -f FILE``: lets PG_STANDBY replicate from this node."""
     h = ctx.host
-    conf = read_config(ctx, rest[rest.index("-f") + 1] if "-f" in rest and len(rest) > rest.index("-f") + 1 else None)
+    conf = read_config(ctx, option(rest, "-f"))
     if conf.get("PG_MASTER") != h.address or h.postgres != "master":
         raise CommandError(f"ERROR: this node ({h.address}) is not the PostgreSQL master named by "
                            "PG_MASTER in the configuration file")

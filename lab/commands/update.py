@@ -67,6 +67,12 @@ async def stop(ctx: Ctx, codes: list[str]) -> None:
         ctx.out(f"{comp.service} stopped")
 
 
+def option(argv: list[str], flag: str) -> str | None:
+    """The value after ``flag`` (``-f FILE``), None when absent or last."""
+    i = argv.index(flag) + 1 if flag in argv else len(argv)
+    return argv[i] if i < len(argv) else None
+
+
 def read_config(ctx: Ctx, path: str | None) -> dict[str, str]:
     """The silent config file, as the real scripts source it."""
     if not path:
@@ -147,8 +153,7 @@ async def update_components(ctx: Ctx, targets: list[str], label: str) -> None:
 @command("update.sh")
 async def update_sh(ctx: Ctx) -> int:
     a = ctx.argv
-    codes = a[a.index("-c") + 1] if "-c" in a and a.index("-c") + 1 < len(a) else None
-    conf = a[a.index("-f") + 1] if "-f" in a and a.index("-f") + 1 < len(a) else None
+    codes, conf = option(a, "-c"), option(a, "-f")
     if not codes:
         ctx.err("Usage: update.sh -c COMPONENTS -f CONFIG_FILE")
         return 1

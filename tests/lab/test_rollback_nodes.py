@@ -27,6 +27,15 @@ def test_uninstall_needs_a_stopped_component_and_keeps_the_data(lab5):
     assert lab5.verdict().ok
 
 
+def test_apigee_setup_uninstalled_is_not_listed(lab5):
+    m4 = lab5.node("m4")
+    m4.svc("apigee-setup", "uninstall")
+    listing = m4.ok(f"{m4.root}/apigee-service/bin/apigee-all version")
+    assert "apigee-setup" not in listing and "apigee-service-4.16.09" in listing
+    rc, out = m4.run(f"{m4.root}/apigee-service/bin/apigee-service apigee-setup version")
+    assert rc == 1 and "apigee-setup is not installed" in out
+
+
 def test_broker_uninstalled_with_messages_loses_them(lab5):
     m4 = lab5.node("m4")
     m4.svc("apigee-qpidd", "stop")
@@ -69,6 +78,9 @@ def test_postgres_9_4_cannot_open_the_upgraded_data(make_lab):
     d.setup_4_16_09("m8")
     rc, out = n.run(f"sudo {n.root}/apigee-setup/bin/setup.sh -p ps -f {n.conf}")
     assert rc == 1 and "initialized by PostgreSQL version 9.6" in out
+    rc, out = n.run(f"sudo {n.root}/apigee-service/bin/apigee-service apigee-postgresql install")
+    assert rc == 1 and "initialized by PostgreSQL version 9.6" in out
+    assert "ps" not in lab.state()["hosts"]["m8"]["components"]
 
 
 def test_promotion_refusals(make_lab):
