@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from lab.tables import PROFILES, expand
+from lab.tables import PROFILES, expand, releases_setting
 
 
 @dataclass
@@ -172,7 +172,7 @@ def write_inventory(folder: Path, specs: list[HostSpec]) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     hosts = {}
-    for i, spec in enumerate(specs):
+    for i, spec in enumerate(specs, start=1):         # 10.0.0.1 on: no network address
         hosts[spec.name] = {"hostname": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
                             "groups": [spec.dc], "data": spec.inventory_data()}
     dcs = sorted({s.dc for s in specs})
@@ -182,7 +182,7 @@ def write_inventory(folder: Path, specs: list[HostSpec]) -> Path:
     config = folder / "config.yaml"
     config.write_text(yaml.safe_dump({"inventory": {"plugin": "SimpleInventory", "options": {
         "host_file": "hosts.yaml", "group_file": "groups.yaml", "defaults_file": "defaults.yaml"}},
-        "user_defined": {}}))
+        "user_defined": {"releases": releases_setting()}}))
     return config
 
 

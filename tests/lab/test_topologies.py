@@ -39,3 +39,15 @@ def test_generated_mix():
         generated(10, 2)
     with pytest.raises(ValueError):
         build("7-node")
+
+
+def test_planning_inventory_has_host_addresses_and_the_release_table(tmp_path):
+    """`python -m lab inventory`: hosts get host addresses (10.0.0.1 on, never a network
+    address) and the config states the unpublished builds, so a rollback dry run plans."""
+    import yaml
+
+    from lab.topologies import build, write_inventory
+    config = write_inventory(tmp_path, build("9-node", None, None, None))
+    hosts = yaml.safe_load((tmp_path / "hosts.yaml").read_text())
+    assert [h["hostname"] for h in hosts.values()][:2] == ["10.0.0.1", "10.0.0.2"]
+    assert yaml.safe_load(config.read_text())["user_defined"]["releases"]
