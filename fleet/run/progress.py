@@ -17,7 +17,8 @@ class Tally:
     Time left: the current batch's longest remaining host chain (less what its running step
     has already taken) plus every later batch, scaled by the pace of this attempt (actual over
     estimated seconds of the steps it finished, once they weigh 5 % of the window), so an
-    installation faster or slower than the model moves the figure with it. Called under the progress's lock."""
+    installation faster or slower than the model moves the figure with it. Called under the
+    progress's lock."""
 
     def __init__(self, plan: Plan, done: Iterable[str] = (), est: Estimate | None = None) -> None:
         keys = {step_key(wi, bi, h, i) for wi, w in enumerate(plan.waves)
