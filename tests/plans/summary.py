@@ -66,15 +66,16 @@ def _lines(label: str, text: str) -> list[str]:
 
 
 def commands(plan: Plan) -> str:
-    """Every step with the exact command (or API call) it runs, for the golden files in
-    tests/plans/golden/: a change in any command shows as a reviewable diff."""
+    """Every step with the exact command (or API call) it runs and its timeout, for the
+    golden files in tests/plans/golden/ and tests/rollback/golden/: a change in any command
+    or timeout shows as a reviewable diff."""
     out: list[str] = []
     for w in plan.waves:
         out.append(f"== {w.name}")
         for bi, b in enumerate(w.batches, start=1):
             out.append(f"-- batch {bi}: {b.label}" if b.label else f"-- batch {bi}")
             for s in b.steps:
-                head = f"{s.host} {s.action} [{s.kind}]"
+                head = f"{s.host} {s.action} [{s.kind} {s.timeout:g}s]"
                 if s.request:
                     out += _lines(f"{head} ", f"{s.request.method} {s.request.url}")
                     if s.request.body:
@@ -90,5 +91,5 @@ def commands(plan: Plan) -> str:
                 if s.until:
                     out.append(f"    until {s.until} every {s.interval:g} s")
                 for u in s.on_failure:
-                    out += _lines(f"    on failure {u.action}: ", u.command)
+                    out += _lines(f"    on failure {u.action} [{u.timeout:g}s]: ", u.command)
     return "\n".join(out) + "\n"

@@ -12,10 +12,11 @@ from fleet.components import EDGE_JAVA, PROFILES, SERVICES
 from fleet.errors import InputError
 from fleet.model import HTTP, Plan
 from fleet.plan.render import render_table
-from tests.plans.summary import chains, nodes_of
+from tests.plans.summary import chains, commands, nodes_of
 from tests.rollback.summary import hosts_of, plan_of, summarize
 
-CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
+HERE = Path(__file__).parent
+CASES = sorted((HERE / "cases").glob("*.yaml"))
 GOOD = [p for p in CASES if "error" not in yaml.safe_load(p.read_text())]
 BAD = [p for p in CASES if p not in GOOD]
 
@@ -26,7 +27,7 @@ def _load(path: Path) -> dict:
 
 @pytest.fixture(params=GOOD, ids=[p.stem for p in GOOD])
 def case(request) -> dict:
-    return _load(request.param)
+    return {**_load(request.param), "file": request.param.stem}
 
 
 def _nodes(case: dict) -> dict:
@@ -35,6 +36,17 @@ def _nodes(case: dict) -> dict:
 
 def test_case_matches_its_golden_plan(case):
     assert summarize(plan_of(case)) == case["expect"]
+
+
+def test_case_matches_its_golden_commands(case):
+    """The exact command and timeout of every step; `python -m tests.rollback.regen`."""
+    golden = HERE / "golden" / f"{case['file']}.txt"
+    assert golden.exists(), f"no {golden.name}: run python -m tests.rollback.regen"
+    assert commands(plan_of(case)) == golden.read_text()
+
+
+def test_every_golden_file_has_its_case():
+    assert {p.stem for p in (HERE / "golden").glob("*.txt")} == {p.stem for p in GOOD}
 
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
