@@ -68,12 +68,10 @@ class Settings:
             node = node[part]
         return node
 
-    def timeout(self, action: str) -> float:
-        t = self.values["timeouts"]
-        kind = {"update": "update", "bootstrap": "bootstrap", "fetch_bootstrap": "bootstrap",
-                "db_upgrade": "long", "replication_setup": "long", "setup_ps": "long",
-                "setup_install": "long", "validate_setup": "long"}
-        return float(t.get(kind.get(action, action), t["default"]))
+    def timeout(self, kind: str) -> float:
+        """Seconds for a class of step (``timeouts.<kind>``): which steps are long is the
+        plan's knowledge (fleet/plan/waves.py), not the settings'."""
+        return float(self.values["timeouts"][kind])
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any], where: str) -> dict[str, Any]:

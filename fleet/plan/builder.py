@@ -13,7 +13,7 @@ from fleet.errors import InputError
 from fleet.model import GATE, Batch, Node, Plan, Wave, batch_of
 from fleet.plan import roles
 from fleet.plan.context import MAINTENANCE, ZERO_DOWNTIME, Context
-from fleet.plan.waves import BY_NAME, UPDATE_WAVES, WAVES
+from fleet.plan.waves import BY_NAME, UPDATE_WAVES, WAVES, WaveSpec, with_timeouts
 from fleet.settings import Settings
 
 __all__ = ["build_plan", "updated_by"]
@@ -53,13 +53,20 @@ def _gate(ctx: Context, wave: Wave, earlier: Iterable[str],
     return batch_of(chains, GATE) if chains else None
 
 
+def _build(spec: WaveSpec, ctx: Context) -> Wave | None:
+    wave = spec.build(ctx)
+    if wave is None:
+        return None
+    return with_timeouts(wave, {a: ctx.settings.timeout(c) for a, c in spec.timeouts.items()})
+
+
 def build_plan(nodes: list[Node], settings: Settings, zero_downtime: bool = False) -> Plan:
     mode = ZERO_DOWNTIME if zero_downtime else MAINTENANCE
     ctx = Context.build(nodes, settings, mode)
     if zero_downtime and len(ctx.updatable()) < 5:
         raise InputError(f"--zero-downtime needs an install of 5 nodes or more; this one has "
                          f"{len(ctx.updatable())} (procedure.md section 5)")
-    built = [spec.build(ctx) for spec in WAVES]
+    built = [_build(spec, ctx) for spec in WAVES]
     present = [w for w in built if w is not None and w.batches]
     pg_names = {n.name for n in roles.edge_pg_nodes(ctx)}
     ui = next((w for w in present if w.name == "ui"), None)

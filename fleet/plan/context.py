@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable, TypeVar
+from typing import Any, Iterable, TypeVar
 
 from fleet.components import SERVICES, SERVER_TYPES, UPDATE_CODE
 from fleet.facts import getenforce, postgres_check
@@ -67,7 +67,9 @@ class Context:
         return f"sudo {cmd}" if self.settings["become"] == "sudo" else cmd
 
     def step(self, node: Node, action: str, command: str, kind: str = SHELL, **kw: object) -> Step:
-        kw.setdefault("timeout", self.settings.timeout(action))
+        """A step with ``timeouts.default`` unless given: a wave's long steps get their class
+        from the wave registry (fleet/plan/waves.py); update.sh and bootstrap set their own."""
+        kw.setdefault("timeout", self.settings.timeout("default"))
         return Step(host=node.name, action=action, command=command, kind=kind, **kw)  # type: ignore[arg-type]
 
     def service_cmd(self, node: Node, service: str, verb: str, extra: str = "") -> str:
@@ -89,7 +91,7 @@ class Context:
         ordered = ",".join(c for c in UPDATE_CODE_ORDER if c in codes)
         cmd = (f"{q(node.apigee_root)}/apigee-setup/bin/update.sh -c {ordered} "
                f"-f {q(node.config_file)}")
-        return self.step(node, "update", self.root(cmd))
+        return self.step(node, "update", self.root(cmd), timeout=self.settings.timeout("update"))
 
     def iptables(self, node: Node, op: str, rule: str) -> str:
         return self.root(f"iptables {op} INPUT {rule}")
@@ -175,30 +177,26 @@ class Context:
         user_in = ((REPO_USER_VAR, "repo_user"),)
         prompt = (Prompt(PASSWORD_PROMPT, "repo_password"),)
         java = f" JAVA_FIX={q(repo['java_fix'])}" if repo["java_fix"] else ""
+        fetch_in: tuple[tuple[str, str], ...] = ()
+        run_kw: dict[str, Any] = {"inputs": user_in, "prompts": prompt}
         if repo["mode"] == "tar":
-            fetch = self.step(node, "fetch_bootstrap",
-                              f"mkdir -p {d}/repos && tar -xzf {q(repo['archive'])} -C {d}/repos")
-            run = self.step(node, "bootstrap", self.root(
-                f'bash {d}/repos/{script} apigeeprotocol="file://" '
-                f"apigeerepobasepath={d}/repos{java}"))
-            return [fetch, run]
-        if repo["mode"] == "mirror":
+            fetch = f"mkdir -p {d}/repos && tar -xzf {q(repo['archive'])} -C {d}/repos"
+            run = (f'bash {d}/repos/{script} apigeeprotocol="file://" '
+                   f"apigeerepobasepath={d}/repos{java}")
+            run_kw = {}
+        elif repo["mode"] == "mirror":
             host = q(repo["mirror_host"])
-            fetch = self.step(
-                node, "fetch_bootstrap",
-                f"printf 'user = \"%s:%s\"\\n' \"${REPO_USER_VAR}\" \"${REPO_PASSWORD_VAR}\" "
-                f"| curl -sSf -K - http://{host}/{script} -o {d}/{script}",
-                inputs=user_in + ((REPO_PASSWORD_VAR, "repo_password"),))
-            run = self.step(node, "bootstrap", self.root(
-                f"bash {d}/{script} apigeerepohost={host} apigeeuser=\"${REPO_USER_VAR}\" "
-                f'apigeeprotocol="http://"{java}'), inputs=user_in, prompts=prompt)
-            return [fetch, run]
-        fetch = self.step(node, "fetch_bootstrap",
-                          f"curl -sSf https://software.apigee.com/{script} -o {d}/{script}")
-        run = self.step(node, "bootstrap", self.root(
-            f"bash {d}/{script} apigeeuser=\"${REPO_USER_VAR}\"{java}"),
-            inputs=user_in, prompts=prompt)
-        return [fetch, run]
+            fetch = (f"printf 'user = \"%s:%s\"\\n' \"${REPO_USER_VAR}\" \"${REPO_PASSWORD_VAR}\" "
+                     f"| curl -sSf -K - http://{host}/{script} -o {d}/{script}")
+            fetch_in = user_in + ((REPO_PASSWORD_VAR, "repo_password"),)
+            run = (f"bash {d}/{script} apigeerepohost={host} apigeeuser=\"${REPO_USER_VAR}\" "
+                   f'apigeeprotocol="http://"{java}')
+        else:
+            fetch = f"curl -sSf https://software.apigee.com/{script} -o {d}/{script}"
+            run = f"bash {d}/{script} apigeeuser=\"${REPO_USER_VAR}\"{java}"
+        long = self.settings.timeout("bootstrap")
+        return [self.step(node, "fetch_bootstrap", fetch, timeout=long, inputs=fetch_in),
+                self.step(node, "bootstrap", self.root(run), timeout=long, **run_kw)]
 
 
 T = TypeVar("T")

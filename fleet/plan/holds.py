@@ -15,11 +15,9 @@ from typing import Any
 
 from fleet.errors import InputError
 from fleet.model import Batch, Plan, Wave
-from fleet.plan.waves import WAVE_NAMES
-
-# Waves that update one role host by host, where one host can go first on its own. Not the
-# read-only or preparing waves, and not the PostgreSQL waves whose steps span the pair.
-CANARY_WAVES = ("cs_zk", "qpid", "ldap", "edge", "ui", "edge_pg", "baas_e", "baas_b", "baas_p")
+# CANARY_WAVES: the waves that update one role host by host, where one host can go first on
+# its own; not the read-only or preparing waves, nor the PostgreSQL waves that span the pair.
+from fleet.plan.waves import CANARY_WAVES, WAVE_NAMES
 
 
 @dataclass(frozen=True)

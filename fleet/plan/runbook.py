@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Batch, Node, Plan, Step, Wave
 from fleet.plan.waves import WAVE_HELP
-from fleet.plan.checks import HINTS
+from fleet.plan.waves import HINTS
 from fleet.plan.estimate import Estimate, clock
 from fleet.plan.render import INFERRED, estimate_line
 from fleet.plan.select import Selection

@@ -87,7 +87,7 @@ def stop_uninstall(ctx: Context, n: Node, comps: frozenset[str], present: set[st
     """Steps 1, 3, 4 of section 2 [S-old]: stop, uninstall (shared code as edge-gateway)."""
     common = sorted(n.components & EDGE_JAVA & present) if comps & EDGE_JAVA else []
     others = sorted(c for c in comps - EDGE_JAVA if c in present)
-    long = ctx.settings.timeout("setup_install")
+    long = ctx.settings.timeout("long")
     steps = [ctx.component(n, c, "stop") for c in common + others]
     if comps & EDGE_JAVA and common:
         steps.append(ctx.step(n, "uninstall_edge_gateway", ctx.service_cmd(
@@ -106,12 +106,13 @@ def tooling(ctx: Context, n: Node) -> list[Step]:
     return (tag([ctx.step(n, "setup_uninstall", ctx.service_cmd(n, "apigee-setup", "uninstall"))],
                 INFERRED)
             + tag(ctx.bootstrap(n, BACK), S)
-            + tag([ctx.service(n, "apigee-setup", "install", "setup_install")], S))
+            + tag([replace(ctx.service(n, "apigee-setup", "install", "setup_install"),
+                           timeout=ctx.settings.timeout("long"))], S))
 
 
 def reinstall(ctx: Context, n: Node, profiles: list[str], comps: frozenset[str]) -> list[Step]:
     """Section 2.5.5 and 2.7: setup.sh per profile, MS side packages."""
-    long = ctx.settings.timeout("setup_ps")
+    long = ctx.settings.timeout("long")
     steps = [ctx.step(n, f"setup_{p}", ctx.root(
         f"{q(n.apigee_root)}/apigee-setup/bin/setup.sh -p {p} -f {q(n.config_file)}"),
         timeout=long, basis=INFERRED) for p in profiles]

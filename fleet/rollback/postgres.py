@@ -67,7 +67,7 @@ def _standby_back(ctx: Context, os_: Node, full: frozenset[str] | None, profiles
         return [replace(ctx.component(os_, "ps", "stop"), basis=INFERRED), wipe,
                 replace(ctx.service(os_, "apigee-postgresql", "setup-replication-on-standby",
                                     "replication_setup", f"-f {q(os_.config_file)}"),
-                        basis=INFERRED)]
+                        timeout=ctx.settings.timeout("long"), basis=INFERRED)]
     chain: list[Step] = []
     unblock = None
     if "qpid" in full and "qpid" in present:
@@ -104,7 +104,7 @@ def postgres_wave(ctx: Context, pair: Pair, standby_full: frozenset[str] | None,
     batches.append(batch_of([[
         ctx.step(ns, "replication_master", ctx.service_cmd(
             ns, "apigee-postgresql", "setup-replication-on-master", f"-f {q(ns.config_file)}"),
-            timeout=ctx.settings.timeout("replication_setup"), basis=INFERRED),
+            timeout=ctx.settings.timeout("long"), basis=INFERRED),
         _hba_lists(ctx, ns, os_.address)]], "allow replication"))
     ax = f"/v1/analytics/groups/ax/{AX_GROUP}"
     cg = f"{ax}/consumer-groups/{CONSUMER_GROUP}/datastores"
@@ -145,7 +145,7 @@ def postgres_wave(ctx: Context, pair: Pair, standby_full: frozenset[str] | None,
     old_master: list[Step] = []
     if master_has_ps:
         old_master.append(ctx.step(om, "uninstall_ps", ctx.service_cmd(
-            om, "apigee-postgresql", "uninstall"), timeout=ctx.settings.timeout("setup_install"),
+            om, "apigee-postgresql", "uninstall"), timeout=ctx.settings.timeout("long"),
             basis=INFERRED))
     batches.append(batch_of([old_master,
                              [_api(ctx, ns, "deregister_old_master", "DELETE",

@@ -14,7 +14,7 @@ from fleet import signals
 from fleet.errors import InputError
 from fleet.model import Node, Plan
 from fleet.plan.estimate import Estimate
-from fleet.plan.checks import HINTS
+from fleet.plan.waves import HINTS
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
 from fleet.run.holds import HELD_EXIT, HoldKeeper

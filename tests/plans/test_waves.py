@@ -6,8 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fleet.model import CHECK, POLL, SHELL
+from fleet.plan.holds import CANARY_WAVES
 from fleet.plan.select import ATOMIC_WAVES
-from fleet.plan.waves import BY_NAME, WAVE_NAMES, WAVES, markdown_table
+from fleet.plan.waves import BY_NAME, HINTS, WAVE_NAMES, WAVES, markdown_table
+from fleet.settings import default_settings
 from tests.plans.summary import plan_of
 from tests.plans.test_plan_cases import CASES, load
 
@@ -51,3 +54,41 @@ def test_every_update_wave_is_gated_and_says_what_it_updates() -> None:
             spec = BY_NAME[w.name]
             if spec.updates:
                 assert w.batches[0].is_gate, f"{path.stem}: {w.name} starts without a gate"
+
+
+def _plans():
+    for path in CASES:
+        case = load(path)
+        if "error" not in case:
+            yield path.stem, plan_of(case)
+
+
+def test_every_check_of_every_plan_has_its_hint_from_the_registry() -> None:
+    for name, plan in _plans():
+        for w in plan.waves:
+            for b in w.batches:
+                for s in b.steps:
+                    if s.kind in (CHECK, POLL):
+                        assert s.action in HINTS, f"{name}: {w.name} {s.action} has no hint"
+
+
+def test_timeouts_come_from_the_registry_class_of_the_wave() -> None:
+    t = default_settings().values["timeouts"]
+    seen = set()
+    for name, plan in _plans():
+        for w in plan.waves:
+            classes = BY_NAME[w.name].timeouts
+            for b in w.batches:
+                for s in b.steps:
+                    if s.kind == SHELL and s.action in classes:
+                        assert s.timeout == t[classes[s.action]], f"{name}: {w.name} {s.action}"
+                        seen.add(s.action)
+                    elif s.kind in (SHELL, CHECK) and s.action not in ("update", "bootstrap",
+                                                                         "fetch_bootstrap"):
+                        assert s.timeout == t["default"], f"{name}: {w.name} {s.action}"
+    assert seen == {a for w in WAVES for a in w.timeouts}      # no entry the plans never use
+
+
+def test_holds_offer_a_canary_exactly_on_the_registry_canary_waves() -> None:
+    assert CANARY_WAVES == tuple(w.name for w in WAVES if w.canary)
+    assert not set(CANARY_WAVES) & {"preflight", "prepare", "postgres", "validate"}
