@@ -6,7 +6,6 @@ resumed run already did, and reports what ran, what failed and what never starte
 """
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any, Callable
 from fleet.model import Plan
 from fleet.model import step_key
 from fleet.run.journal import Journal
+from fleet.run.quiet import quiet_libraries
 from fleet.secrets import Secrets
 from fleet.settings import Settings
 
@@ -41,14 +41,7 @@ def open_nornir(settings: Settings, secrets: Secrets, workers: int | None = None
 
     from tasks.hostkeys import install
     install()                                   # known_hosts parsed once, not per connection
-    # paramiko logs a closing transport's socket errors ("Socket exception: Broken pipe")
-    # through logging's last-resort handler, onto the operator's terminal: the journal
-    # records every step, so these stay out of the way; so does Nornir's traceback of a
-    # failed step sub-task (the journal has its reason, the summary quotes its output).
-    for name in ("paramiko", "nornir"):
-        quiet = logging.getLogger(name)
-        if not any(isinstance(h, logging.NullHandler) for h in quiet.handlers):
-            quiet.addHandler(logging.NullHandler())
+    quiet_libraries()                           # no library tracebacks on the terminal
 
     from tasks.inventory import PLUGIN, register
     register()                                  # the inventory fleet.inventory read, not again
