@@ -106,6 +106,7 @@ def test_unknown_path_and_fault_names(emulator) -> None:
         emulator.fail("apigee.no.such.call")
 
 
+@pytest.mark.lab                   # starts the emulator in a process of its own
 def test_lab_cli_start_state_verdict_stop(tmp_path: Path) -> None:
     d = tmp_path / "lab"
     root = Path(__file__).resolve().parents[2]
