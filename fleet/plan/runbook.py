@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from fleet.model import CHECK, HTTP, PAUSE, POLL, Batch, Node, Plan, Step, Wave
-from fleet.plan.waves import WAVE_HELP
-from fleet.plan.waves import HINTS
+from fleet.plan.waves import WAVE_HELP, hint
 from fleet.plan.estimate import Estimate, clock
 from fleet.plan.render import INFERRED, estimate_line
 from fleet.plan.select import Selection
@@ -117,7 +116,7 @@ def _step_line(s: Step, width: int, act: int) -> str:
     return line
 
 
-def _gate_lines(batch: Batch) -> list[str]:
+def _gate_lines(wave: str, batch: Batch) -> list[str]:
     """A gate batch as sentences: what must hold on which hosts."""
     need: dict[str, list[str]] = {}
     prepared: list[str] = []
@@ -135,8 +134,9 @@ def _gate_lines(batch: Batch) -> list[str]:
         out.append(f"- this wave's nodes prepared (`apigee-setup` at {_target(batch)}): "
                    f"{', '.join(prepared)}")
     for action in dict.fromkeys(s.action for s in batch.steps):
-        if action in HINTS:
-            out.append(f"- if `{action}` fails: {HINTS[action]}")
+        what = hint(wave, action)
+        if what:
+            out.append(f"- if `{action}` fails: {what}")
     return out
 
 
@@ -155,7 +155,7 @@ def _wave(i: int, wave: Wave, secs: float, spans: tuple[float, ...]) -> list[str
         out += ["**Gate** (checked on the live installation before any step of the wave; "
                 "a failure stops the run before this wave changes anything):", ""]
         for g in gates:
-            out += _gate_lines(g)
+            out += _gate_lines(wave.name, g)
         out.append("")
     for bi, (batch, span) in enumerate(zip(wave.batches, spans, strict=True), 1):
         if batch.is_gate:
@@ -168,9 +168,9 @@ def _wave(i: int, wave: Wave, secs: float, spans: tuple[float, ...]) -> list[str
         act = max(14, *(len(s.action) for s in batch.steps))
         out += [_step_line(s, width, act) for s in batch.steps]
         out += ["```", ""]
-        checks = [s for s in batch.steps if s.kind == CHECK and s.action in HINTS]
-        for action in dict.fromkeys(s.action for s in checks):
-            out.append(f"- check `{action}` must pass; if not: {HINTS[action]}")
+        checks = [s.action for s in batch.steps if s.kind == CHECK and hint(wave.name, s.action)]
+        for action in dict.fromkeys(checks):
+            out.append(f"- check `{action}` must pass; if not: {hint(wave.name, action)}")
         prompts = sorted({p.secret for s in batch.steps for p in s.prompts}
                          | {name for s in batch.steps for _, name in s.inputs})
         if prompts:

@@ -6,8 +6,10 @@ are derived from here.
 
 A new wave is one entry: its builder (a pure function Context -> Wave | None, in the module
 of its family), and, for an update wave, the components it brings to the target on a node.
-Steps get ``timeouts.default`` unless the entry names a longer class for their action
-(update.sh and bootstrap carry theirs from their helpers in fleet/plan/context.py).
+A shell step of an update wave gets the timeout class the entry names for its action, else
+the one its builder gave it: ``update`` for update.sh and ``bootstrap`` for the bootstrap
+(their helpers in fleet/plan/context.py), a poll or pause its own, ``default`` otherwise.
+Rollback plans (fleet/rollback) set their long steps' class where they build them.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ class WaveSpec:
     canary: bool = False            # one host can go first on its own (--canary)
     # action -> the class of timeout (user_defined.timeouts.<class>) its steps get here
     timeouts: Mapping[str, str] = field(default_factory=dict)
-    # check action -> what the operator does when it fails (printed with the summary)
+    # check action this wave brings -> what the operator does when it fails (summary, runbook)
     hints: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -53,9 +55,10 @@ def _only(*codes: str) -> Updates:
     return lambda n, _c, _pg: set(n.components & set(codes))
 
 
-PG_HBA = {"pg_hba_check": "pg_hba.conf on the master does not (or still does) list the rollback "
-                          "standby after the restart: check conf_pg_hba_replication.connection "
-                          "in customer/application/postgresql.properties, restart PostgreSQL on "
+PG_HBA = {"pg_hba_check": "pg_hba.conf on the master does not (or still does) list the "
+                          "rollback standby after the restart: check "
+                          "conf_pg_hba_replication.connection in "
+                          "customer/application/postgresql.properties, restart PostgreSQL on "
                           "the master, then resume"}
 
 
@@ -78,7 +81,7 @@ WAVES: tuple[WaveSpec, ...] = (
     WaveSpec("rollback_add", "install the rollback standby on the old version (section 6)",
              "the spare standby for a rollback: replication allowed on the master, 4.16.09 "
              "bootstrap, `setup.sh -p ps` (section 6)", "—", postgres.rollback_add, atomic=True,
-             timeouts=dict.fromkeys(("setup_install", "setup_ps", "replication_setup"), "long"),
+             timeouts=dict.fromkeys(("setup_install", "setup_ps"), "long"),
              hints=PG_HBA),
     WaveSpec("prepare", "yum, bootstrap 4.18.01, apigee-setup update; Cassandra repair cron off",
              "yum utilities, EPEL, bootstrap 4.18.01 (password answered at its prompt), "
@@ -155,8 +158,17 @@ GATE_HINTS = {
                      "needs its target build in user_defined.releases (README, At target)",
     "gate_prepared": "run the prepare wave on these hosts first",
 }
-# check action -> hint, for every check of the update (rollback plans reuse its checks)
-HINTS: dict[str, str] = {**GATE_HINTS, **{a: h for w in WAVES for a, h in w.hints.items()}}
+
+
+# A check means the same in every update wave (rollback_add runs preflight's checks too).
+UPDATE_HINTS = {a: h for w in WAVES for a, h in w.hints.items()}
+
+
+def hint(wave: str, action: str) -> str | None:
+    """What to do when ``action`` fails in ``wave``: a gate's hint anywhere, a check's hint
+    in the update's waves. Other plans (rollback) reuse action names with other meanings,
+    so their waves get no update hint."""
+    return GATE_HINTS.get(action) or (UPDATE_HINTS.get(action) if wave in BY_NAME else None)
 
 
 def with_timeouts(wave: Wave, timeouts: Mapping[str, float]) -> Wave:

@@ -70,9 +70,11 @@ class Executor:
                     continue
                 names = set(batch.hosts())
                 sub = (nr.filter(filter_func=lambda h, names=names: h.name in names)
-                       .with_runner(ThreadedRunner(num_workers=len(names)))
+                       .with_runner(ThreadedRunner(num_workers=max(1, len(names))))
                        .with_processors([recorder]))
                 chains = {h: batch.chain(h) for h in names}
+                with self._idle:                    # counted before any thread starts, so a
+                    self._running = len(names)      # Ctrl-C waits for every chain of the batch
                 try:
                     results = sub.run(task=self._chain, name=f"{wave.name} batch {bi + 1}",
                                       wi=wi, wave=wave.name, bi=bi, chains=chains,
@@ -83,6 +85,9 @@ class Executor:
                     self.journal.event("run_end", status="interrupted", summary=dict(self.counts))
                     CANCEL.clear()
                     raise
+                for r in results.values():         # a fault of ours, not a step's failure:
+                    if r[0].exception is not None:  # its traceback, as before Nornir
+                        raise r[0].exception
                 ok = not results.failed
         status = "ok" if ok else "failed"
         self.journal.event("run_end", status=status, summary=dict(self.counts))
@@ -95,11 +100,10 @@ class Executor:
 
     def _chain(self, task: Task, wi: int, wave: str, bi: int,
                chains: dict[str, list[Step]]) -> Result:
-        """One host's steps in order; the first failed one ends the chain and the batch."""
+        """One host's steps in order; the first failed one ends the chain (the other hosts'
+        chains of the batch finish theirs) and the run after this batch."""
         host = task.host.name
         chain = chains[host]
-        with self._idle:
-            self._running += 1
         try:
             for index, step in enumerate(chain):
                 record = {"key": step_key(wi, bi, host, index), "wave": wave, "wave_index": wi,
@@ -158,10 +162,12 @@ def region_step(task: Task, executor: Executor, step: Step, record: dict[str, An
     """One step as a Nornir sub-task: changed/unchanged, or failed with its reason."""
     try:
         changed, output, extra = executor.perform(record["key"], step)
+    # A failed step may still have applied its call: it counts as changed, so a later
+    # remove waits out the whole drain (fleet/regions/draining.py).
     except FAILURES as exc:
-        return Result(host=task.host, failed=True, exception=exc, result="", changed=False)
+        return Result(host=task.host, failed=True, exception=exc, result="", changed=True)
     except Exception as exc:          # an unexpected client error still ends the step cleanly
-        return Result(host=task.host, failed=True, result="", changed=False,
+        return Result(host=task.host, failed=True, result="", changed=True,
                       exception=RuntimeError(f"{type(exc).__name__}: {exc}"))
     return Result(host=task.host, result=output, changed=changed, extra=extra)
 
@@ -188,13 +194,13 @@ class RegionRecorder:
         record, step = task.params["record"], task.params["step"]
         r: Result = result[0]
         start, end = self.started.pop(record["key"]), time.time()
+        status = "failed" if r.failed else "ok"
         error = str(r.exception) if r.failed else None
-        self.x.count("failed" if error else ("ok" if r.changed else "unchanged"))
-        self.x.journal.event("step_end", start=start, end=end, status="failed" if error else "ok",
+        self.x.count("failed" if r.failed else ("ok" if r.changed else "unchanged"))
+        self.x.journal.event("step_end", start=start, end=end, status=status,
                              output=(r.result or "")[:500], error=error, changed=r.changed,
                              **getattr(r, "extra", {}), **record)
-        self.x.progress.end(record["key"], step, "failed" if error else "ok",
-                            error or r.result or "", end - start)
+        self.x.progress.end(record["key"], step, status, error or r.result or "", end - start)
 
 
 def _inventory(plan: Plan) -> Inventory:

@@ -14,7 +14,7 @@ from fleet import signals
 from fleet.errors import InputError
 from fleet.model import Node, Plan
 from fleet.plan.estimate import Estimate
-from fleet.plan.waves import HINTS
+from fleet.plan.waves import hint
 from fleet.plan.select import Selection
 from fleet.run.executor import Outcome, execute_plan, open_nornir, reports_dir
 from fleet.run.holds import HELD_EXIT, HoldKeeper
@@ -60,8 +60,9 @@ def _summary(out: Outcome, journal: Journal, logs: HostLogs, again: str) -> str:
         lines.append(f"  failed: {f['wave']} batch {f['batch'] + 1} on {f['host']}: {f['message']}")
         lines.extend(logs.quote(f["host"]))
         action = f.get("action", "")
-        if action in HINTS:
-            hints.setdefault(action, HINTS[action])
+        what = hint(f["wave"], action)
+        if what:
+            hints.setdefault(action, what)
     lines.extend(f"  what to fix ({a}): {h}" for a, h in hints.items())
     if out.held:
         lines.append(f"  held after {out.held}")
