@@ -15,8 +15,6 @@ from typing import Any
 
 from fleet.errors import InputError
 from fleet.model import Batch, Plan, Wave
-# CANARY_WAVES: the waves that update one role host by host, where one host can go first on
-# its own; not the read-only or preparing waves, nor the PostgreSQL waves that span the pair.
 from fleet.plan.waves import CANARY_WAVES, WAVE_NAMES
 
 

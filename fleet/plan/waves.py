@@ -36,7 +36,9 @@ class WaveSpec:
     updates: Updates | None = None
     atomic: bool = False            # its steps make sense only on all its hosts together
     gated: bool = False             # a version gate runs before it even without `updates`
-    canary: bool = False            # one host can go first on its own (--canary)
+    # --canary: a wave that updates one role host by host, where one host can go first on its
+    # own; not the read-only or preparing waves, nor the PostgreSQL waves that span the pair
+    canary: bool = False
     # action -> the class of timeout (user_defined.timeouts.<class>) its steps get here
     timeouts: Mapping[str, str] = field(default_factory=dict)
     # check action this wave brings -> what the operator does when it fails (summary, runbook)
@@ -158,7 +160,6 @@ GATE_HINTS = {
                      "needs its target build in user_defined.releases (README, At target)",
     "gate_prepared": "run the prepare wave on these hosts first",
 }
-
 
 # A check means the same in every update wave (rollback_add runs preflight's checks too).
 UPDATE_HINTS = {a: h for w in WAVES for a, h in w.hints.items()}

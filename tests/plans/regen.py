@@ -33,13 +33,16 @@ def rewrite_cases(cases: Path, plan_of: Callable[[dict], Any], summarize: Callab
         print("rewrote", path.name)
 
 
-def _golden(path: Path, plan: Any) -> None:
-    GOLDEN.mkdir(exist_ok=True)
-    (GOLDEN / f"{path.stem}.txt").write_text(commands(plan))
+def golden_writer(folder: Path) -> Callable[[Path, Any], None]:
+    """Writes a case's exact commands to folder/NAME.txt (the `also` of rewrite_cases)."""
+    def write(path: Path, plan: Any) -> None:
+        folder.mkdir(exist_ok=True)
+        (folder / f"{path.stem}.txt").write_text(commands(plan))
+    return write
 
 
 if __name__ == "__main__":
-    rewrite_cases(CASES, plan_of, summarize, 120, _golden)
+    rewrite_cases(CASES, plan_of, summarize, 120, golden_writer(GOLDEN))
     from tests.plans.test_holds import HOLDS, describe, held_plan, load_cases
     cases = load_cases()
     for case in cases:

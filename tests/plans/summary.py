@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from fleet.inventory import parse_inventory
@@ -93,3 +94,10 @@ def commands(plan: Plan) -> str:
                 for u in s.on_failure:
                     out += _lines(f"    on failure {u.action} [{u.timeout:g}s]: ", u.command)
     return "\n".join(out) + "\n"
+
+
+def assert_golden(folder: Path, name: str, plan: Plan, regen: str) -> None:
+    """The plan's exact commands equal folder/NAME.txt (rewritten by ``python -m REGEN``)."""
+    golden = folder / f"{name}.txt"
+    assert golden.exists(), f"no {golden.name}: run python -m {regen}"
+    assert commands(plan) == golden.read_text()

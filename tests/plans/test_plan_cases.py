@@ -11,7 +11,7 @@ import yaml
 from fleet.components import EDGE_JAVA
 from fleet.errors import InputError
 from fleet.model import Plan
-from tests.plans.summary import CODES, chains, commands, nodes_of, plan_of, summarize
+from tests.plans.summary import CODES, assert_golden, chains, nodes_of, plan_of, summarize
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "cases").glob("*.yaml"))
@@ -42,9 +42,7 @@ def test_case_matches_its_golden_plan(case):
 
 def test_case_matches_its_golden_commands(case):
     """The exact command of every step; regenerate with `python -m tests.plans.regen`."""
-    golden = HERE / "golden" / f"{case['file']}.txt"
-    assert golden.exists(), f"no {golden.name}: run python -m tests.plans.regen"
-    assert commands(plan_of(case)) == golden.read_text()
+    assert_golden(HERE / "golden", case["file"], plan_of(case), "tests.plans.regen")
 
 
 def test_every_golden_file_has_its_case():

@@ -17,6 +17,14 @@ from tests.plans.test_plan_cases import CASES, load
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _plans():
+    """(case name, plan) for every planning case."""
+    for path in CASES:
+        case = load(path)
+        if "error" not in case:
+            yield path.stem, plan_of(case)
+
+
 def test_the_readme_table_is_the_registry() -> None:
     assert markdown_table() in (ROOT / "README.md").read_text(), \
         "README's wave table differs: paste the output of python -m fleet.plan.waves"
@@ -36,31 +44,17 @@ def test_selection_refuses_splitting_exactly_the_atomic_waves() -> None:
 
 
 def test_plans_use_registry_waves_in_registry_order_except_the_late_ui() -> None:
-    for path in CASES:
-        case = load(path)
-        if "error" in case:
-            continue
-        names = [w for w in plan_of(case).wave_names() if w != "ui"]
-        assert all(n in BY_NAME for n in plan_of(case).wave_names())
-        assert names == [w for w in WAVE_NAMES if w in names], path.stem
+    for name, plan in _plans():
+        names = [w for w in plan.wave_names() if w != "ui"]
+        assert all(n in BY_NAME for n in plan.wave_names())
+        assert names == [w for w in WAVE_NAMES if w in names], name
 
 
 def test_every_update_wave_is_gated_and_says_what_it_updates() -> None:
-    for path in CASES:
-        case = load(path)
-        if "error" in case:
-            continue
-        for w in plan_of(case).waves:
-            spec = BY_NAME[w.name]
-            if spec.updates:
-                assert w.batches[0].is_gate, f"{path.stem}: {w.name} starts without a gate"
-
-
-def _plans():
-    for path in CASES:
-        case = load(path)
-        if "error" not in case:
-            yield path.stem, plan_of(case)
+    for name, plan in _plans():
+        for w in plan.waves:
+            if BY_NAME[w.name].updates:
+                assert w.batches[0].is_gate, f"{name}: {w.name} starts without a gate"
 
 
 def test_every_check_of_every_plan_has_its_hint_from_the_registry() -> None:

@@ -3,20 +3,12 @@
 ../shared/docs/rollback.md before committing it:
 `python -m tests.rollback.regen && git diff tests/rollback`."""
 from pathlib import Path
-from typing import Any
 
-from tests.plans.regen import rewrite_cases
-from tests.plans.summary import commands
+from tests.plans.regen import golden_writer, rewrite_cases
 from tests.rollback.summary import plan_of, summarize
 
 CASES = Path(__file__).parent / "cases"
 GOLDEN = Path(__file__).parent / "golden"
 
-
-def _golden(path: Path, plan: Any) -> None:
-    GOLDEN.mkdir(exist_ok=True)
-    (GOLDEN / f"{path.stem}.txt").write_text(commands(plan))
-
-
 if __name__ == "__main__":
-    rewrite_cases(CASES, plan_of, summarize, 200, _golden)
+    rewrite_cases(CASES, plan_of, summarize, 200, golden_writer(GOLDEN))

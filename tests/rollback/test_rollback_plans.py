@@ -12,7 +12,7 @@ from fleet.components import EDGE_JAVA, PROFILES, SERVICES
 from fleet.errors import InputError
 from fleet.model import HTTP, Plan
 from fleet.plan.render import render_table
-from tests.plans.summary import chains, commands, nodes_of
+from tests.plans.summary import assert_golden, chains, nodes_of
 from tests.rollback.summary import hosts_of, plan_of, summarize
 
 HERE = Path(__file__).parent
@@ -40,9 +40,7 @@ def test_case_matches_its_golden_plan(case):
 
 def test_case_matches_its_golden_commands(case):
     """The exact command and timeout of every step; `python -m tests.rollback.regen`."""
-    golden = HERE / "golden" / f"{case['file']}.txt"
-    assert golden.exists(), f"no {golden.name}: run python -m tests.rollback.regen"
-    assert commands(plan_of(case)) == golden.read_text()
+    assert_golden(HERE / "golden", case["file"], plan_of(case), "tests.rollback.regen")
 
 
 def test_every_golden_file_has_its_case():
